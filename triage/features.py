@@ -1,0 +1,94 @@
+"""Prepared documents -> a sparse feature matrix.
+
+Three blocks, each a reason a complaint gets its labels:
+- lemma 1-2 grams (TF-IDF): what the complaint is about, independent of word form;
+- character 2-4 grams of the *rare* tokens only (typos, masked obscenity «х*р», slang, Latin):
+  char n-grams over whole texts cost more than everything else together and add little for
+  dictionary words, which lemmas already cover;
+- signal counts and a few style measures (see triage/signals.py), which carry most of the tone.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from triage.normalize import Normalized, normalize_many
+from triage.signals import SIGNAL_NAMES, Signal, find_signals
+
+
+@dataclass(frozen=True)
+class Doc:
+    """A text with its normal form and signals, computed once and shared by features and result."""
+
+    text: str
+    normalized: Normalized
+    signals: list[Signal]
+
+
+def prepare(texts: Iterable[str]) -> list[Doc]:
+    texts = list(texts)
+    return [Doc(t, n, find_signals(t)) for t, n in zip(texts, normalize_many(texts))]
+
+
+STYLE_NAMES = ("log_words", "caps_share", "exclamations", "questions")
+
+
+def style_vector(doc: Doc) -> list[float]:
+    text = doc.text
+    letters = sum(c.isalpha() for c in text) or 1
+    return [
+        math.log1p(len(doc.normalized.lemmas)) / 6.0,
+        sum(c.isupper() for c in text) / letters,
+        math.log1p(text.count("!")) / 3.0,
+        math.log1p(text.count("?")) / 3.0,
+    ]
+
+
+def _signal_vector(doc: Doc) -> list[float]:
+    counts = dict.fromkeys(SIGNAL_NAMES, 0)
+    for s in doc.signals:
+        counts[s.name] += 1
+    return [math.log1p(counts[name]) for name in SIGNAL_NAMES]
+
+
+def _space_join(tokens: list[str]) -> str:
+    return " ".join(tokens)
+
+
+class ComplaintFeatures(BaseEstimator, TransformerMixin):
+    """sklearn transformer over `Doc` lists; learned vectorizers end in `_`."""
+
+    def __init__(self, word_ngrams: tuple[int, int] = (1, 2), char_ngrams: tuple[int, int] = (2, 4),
+                 min_df: int = 2, use_chars: bool = True, use_signals: bool = True,
+                 signal_weight: float = 1.0):
+        self.word_ngrams = word_ngrams
+        self.char_ngrams = char_ngrams
+        self.min_df = min_df
+        self.use_chars = use_chars
+        self.use_signals = use_signals
+        self.signal_weight = signal_weight
+
+    def fit(self, docs: Sequence[Doc], y=None) -> "ComplaintFeatures":
+        self.words_ = TfidfVectorizer(token_pattern=r"\S+", lowercase=False, ngram_range=self.word_ngrams,
+                                      min_df=self.min_df, sublinear_tf=True, dtype=np.float32)
+        self.words_.fit(_space_join(d.normalized.lemmas) for d in docs)
+        if self.use_chars:
+            self.chars_ = TfidfVectorizer(analyzer="char_wb", ngram_range=self.char_ngrams, lowercase=False,
+                                          min_df=self.min_df, sublinear_tf=True, dtype=np.float32)
+            self.chars_.fit(_space_join(d.normalized.rare) or " " for d in docs)
+        return self
+
+    def transform(self, docs: Sequence[Doc]) -> sp.csr_matrix:
+        blocks = [self.words_.transform(_space_join(d.normalized.lemmas) for d in docs)]
+        if self.use_chars:
+            blocks.append(self.chars_.transform(_space_join(d.normalized.rare) or " " for d in docs))
+        if self.use_signals:
+            dense = np.array([_signal_vector(d) + style_vector(d) for d in docs], dtype=np.float32)
+            blocks.append(sp.csr_matrix(dense.reshape(len(docs), -1) * self.signal_weight))
+        return sp.hstack(blocks, format="csr")

@@ -1,0 +1,92 @@
+"""text -> result: normalization, signals, the two model heads, language, routing.
+
+`Classifier` is built once (model load and checks) and then scores lists of items; a single
+complaint is a list of one. The result dict is the contract shared by the API, CLI and batch.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from triage.artifacts import load_model
+from triage.config import Config, load_config
+from triage.features import prepare
+from triage.history import Customer, chronic_verdict, is_significant
+from triage.language import detect_language
+from triage.routing import Facts, Policy, load_policy, route
+
+
+@dataclass(frozen=True)
+class Item:
+    text: str
+    id: str | None = None
+    customer: Customer | None = None
+    chronic: bool | None = None  # set by batch scoring from the archive's history
+
+
+class Classifier:
+    def __init__(self, model, meta: dict, config: Config, policy: Policy):
+        self.model = model
+        self.meta = meta
+        self.config = config
+        self.policy = policy
+        self.version = meta["version"]
+
+    @classmethod
+    def load(cls, model_dir: str | Path | None = None, config_path: str | Path | None = None,
+             policy_path: str | Path | None = None) -> "Classifier":
+        config = load_config(config_path)
+        policy = load_policy(config, policy_path)
+        model, meta = load_model(Path(model_dir) if model_dir else None, config.root_causes)
+        return cls(model, meta, config, policy)
+
+    def classify(self, text: str, customer: Customer | None = None, id: str | None = None) -> dict:
+        return self.classify_many([Item(text=text, id=id, customer=customer)])[0]
+
+    def classify_many(self, items: Sequence[Item], significant_revenue: float | None = None) -> list[dict]:
+        """Results in input order. `significant_revenue` overrides the policy's threshold (batch
+        scoring passes the archive's own top-decile revenue)."""
+        if not items:
+            return []
+        docs = prepare(item.text for item in items)
+        causes, tones = self.model.predict_proba(docs, self.config.scandalist_share)
+        threshold = self.policy.significant_revenue_12m if significant_revenue is None else significant_revenue
+        return [self._result(item, doc, causes[i], float(tones[i]), threshold)
+                for i, (item, doc) in enumerate(zip(items, docs))]
+
+    def _result(self, item: Item, doc, cause_p: np.ndarray, tone_p: float, significant_revenue: float) -> dict:
+        c = self.config
+        order = np.argsort(-cause_p)
+        top, second = int(order[0]), int(order[1])
+        root_cause = c.root_causes[top]
+        tone = "scandalist" if tone_p >= c.scandalist_threshold else "legitimate"
+        language = detect_language(item.text, c.min_cyrillic_share)
+        low_confidence = (
+            language != "ru"
+            or cause_p[top] < c.min_top_cause
+            or cause_p[top] - cause_p[second] < c.min_margin
+            or abs(tone_p - c.scandalist_threshold) < c.tone_band
+        )
+        chronic = item.chronic
+        if chronic is None and item.customer and item.customer.complaints_90d is not None:
+            # The API has a count but no history of tones: the current complaint's tone stands for the share.
+            chronic = chronic_verdict(item.customer.complaints_90d, float(tone == "scandalist"), self.policy).chronic
+        facts = Facts(root_cause=root_cause, tone=tone, signals=frozenset(s.name for s in doc.signals),
+                      significant=is_significant(item.customer, significant_revenue),
+                      chronic=bool(chronic), low_confidence=low_confidence)
+        return {
+            "id": item.id,
+            "root_cause": root_cause,
+            "root_cause_scores": {label: round(float(p), 6) for label, p in zip(c.root_causes, cause_p)},
+            "secondary_causes": [c.root_causes[i] for i in order[1:] if cause_p[i] >= c.secondary_cause],
+            "tone": tone,
+            "tone_score": round(tone_p, 6),
+            "signals": [s.as_dict() for s in doc.signals],
+            "route": route(facts, self.policy),
+            "language": language,
+            "low_confidence": bool(low_confidence),
+            "model_version": self.version,
+        }
