@@ -20,7 +20,7 @@ DEFAULT_POLICY = PACKAGE_DIR / "policy.toml"
 PRIORITIES = ("P1", "P2", "P3", "P4")
 ACTIONS = ("apologize_and_fix", "apologize_and_compensate", "deescalate", "review")
 WHEN_KEYS = {"tone", "root_cause", "signals_any", "significant", "chronic", "low_confidence"}
-EFFECT_KEYS = {"queue", "action", "priority", "flags", "copy", "copy_owner", "reason"}
+EFFECT_KEYS = {"queue", "action", "priority", "flags", "cc", "cc_owner", "reason"}
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def _check_effects(effects: dict, queues: frozenset[str], where: str) -> None:
         raise ConfigError(f"{where}: priority {effects['priority']!r} is not one of {list(PRIORITIES)}")
     if "action" in effects and effects["action"] not in ACTIONS:
         raise ConfigError(f"{where}: action {effects['action']!r} is not one of {list(ACTIONS)}")
-    for q in [effects.get("queue")] + list(effects.get("copy", [])):
+    for q in [effects.get("queue")] + list(effects.get("cc", [])):
         if q is not None and q not in queues:
             raise ConfigError(f"{where}: queue {q!r} is not declared (owners or queues.extra)")
 
@@ -162,7 +162,7 @@ def route(facts: Facts, policy: Policy) -> dict:
     queue = base.get("queue", policy.owners[facts.root_cause])
     action, priority = base["action"], base["priority"]
     flags: list[str] = []
-    copy: list[str] = []
+    cc: list[str] = []
     reasons = [base["reason"]]
     for rule in policy.rules:
         if not rule.holds(facts):
@@ -171,9 +171,9 @@ def route(facts: Facts, policy: Policy) -> dict:
         queue = e.get("queue", queue)
         action = e.get("action", action)
         priority = min(priority, e.get("priority", priority))  # "P1" < "P2": the most urgent wins
-        extra = list(e.get("copy", [])) + ([policy.owners[facts.root_cause]] if e.get("copy_owner") else [])
+        extra = list(e.get("cc", [])) + ([policy.owners[facts.root_cause]] if e.get("cc_owner") else [])
         flags += [f for f in e.get("flags", []) if f not in flags]
-        copy += [q for q in extra if q not in copy and q != queue]
+        cc += [q for q in extra if q not in cc and q != queue]
         reasons.append(e["reason"])
     return {"queue": queue, "priority": priority, "action": action, "sla_hours": policy.sla_hours[priority],
-            "flags": flags, "copy": copy, "reasons": reasons}
+            "flags": flags, "cc": cc, "reasons": reasons}

@@ -1,0 +1,255 @@
+"""`triage score`: an archive in, one output row per scored record, one rejects line per record that
+could not be scored, a summary with `read == scored + rejected`, and per-customer history.
+
+Records stream through in chunks (bounded memory). With `jobs > 1` worker processes each load the
+model once and score chunks; `imap` keeps input order. Output goes to `OUTPUT.partial` and is renamed
+into place at the end; after every chunk the byte sizes of the partial files and the last record
+done are saved in `OUTPUT.progress.json`, so `--resume` truncates to the last complete chunk and
+continues without duplicating or losing rows.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import multiprocessing as mp
+import os
+import time
+from array import array
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Iterator
+
+from triage.errors import InputError
+from triage.history import Customer, chronic_verdict
+from triage.io import AtomicWriter, Record, read_records
+from triage.pipeline import Classifier, Item
+
+CHUNK = 1000
+PASSTHROUGH = ("customer_id", "created_at", "revenue_12m", "complaints_90d")
+RESULT_FIELDS = ["id", "line", "root_cause", "root_cause_scores", "secondary_causes", "tone", "tone_score",
+                 "signals", "route", "language", "low_confidence", "model_version", "truncated", *PASSTHROUGH]
+
+
+def side_path(output: Path, kind: str) -> Path:
+    """out/scored.jsonl -> out/scored.<kind>.jsonl (rejects, customers) or .json (summary, progress)."""
+    stem = output.name.split(".")[0]
+    ext = ".json" if kind in ("summary", "progress") else ".jsonl"
+    return output.with_name(f"{stem}.{kind}{ext}")
+
+
+def _number(value, field: str) -> float | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"{field} is not a number: {value!r}")
+    try:
+        number = float(str(value).replace(" ", "").replace(",", "."))
+    except ValueError:
+        raise ValueError(f"{field} is not a number: {str(value)[:40]!r}") from None
+    if not math.isfinite(number) or number < 0:
+        raise ValueError(f"{field} must be a non-negative number, got {value!r}")
+    return number
+
+
+def parse_date(value) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return datetime.fromisoformat(str(value).strip().replace("Z", "+00:00")).date()
+    except ValueError:
+        raise ValueError(f"created_at is not an ISO date: {str(value)[:40]!r}") from None
+
+
+def to_item(record: Record, max_chars: int) -> tuple[Item, dict]:
+    """A validated Item and the passthrough fields, or ValueError with the reason for the rejects file."""
+    if record.error:
+        raise ValueError(record.error)
+    row = record.row
+    text = row.get("text")
+    if not isinstance(text, str):
+        raise ValueError("text is missing" if text is None else f"text is not a string ({type(text).__name__})")
+    if not text.strip():
+        raise ValueError("text is empty")
+    revenue = _number(row.get("revenue_12m"), "revenue_12m")
+    count = _number(row.get("complaints_90d"), "complaints_90d")
+    created = parse_date(row.get("created_at"))
+    cid = row.get("customer_id")
+    cid = None if cid in (None, "") else str(cid)
+    id_ = row.get("id")
+    id_ = record.line if id_ in (None, "") else id_
+    extra = {"line": record.line, "truncated": len(text) > max_chars, "customer_id": cid,
+             "created_at": created.isoformat() if created else None, "revenue_12m": revenue,
+             "complaints_90d": int(count) if count is not None else None}
+    customer = Customer(id=cid, complaints_90d=extra["complaints_90d"], revenue_12m=revenue) if cid or revenue is not None or count is not None else None
+    return Item(text=text[:max_chars], id=id_, customer=customer), extra
+
+
+# ---- worker processes: the model loads once per process ----------------------------------------
+_worker: Classifier | None = None
+
+
+def _init_worker(model_dir: str | None) -> None:
+    global _worker
+    _worker = Classifier.load(model_dir)
+
+
+def _score_chunk(args: tuple[list[Item], float | None]) -> list[dict]:
+    items, significant = args
+    return _worker.classify_many(items, significant)
+
+
+@dataclass
+class History:
+    """Per-customer aggregates, compact: dates as day numbers, no texts."""
+
+    days: dict[str, array] = field(default_factory=lambda: defaultdict(lambda: array("i")))
+    scandalist: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    total: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    revenue: dict[str, float] = field(default_factory=dict)
+
+    def add(self, row: dict) -> None:
+        cid = row.get("customer_id")
+        if cid is None:
+            return
+        self.total[cid] += 1
+        self.scandalist[cid] += row["tone"] == "scandalist"
+        if row.get("created_at"):
+            self.days[cid].append(date.fromisoformat(row["created_at"]).toordinal())
+        if row.get("revenue_12m") is not None:
+            self.revenue[cid] = max(self.revenue.get(cid, 0.0), row["revenue_12m"])
+
+    def verdicts(self, policy) -> Iterator[dict]:
+        rates = sorted(self.total[c] / (self.revenue[c] / 1000) for c in self.revenue if self.revenue[c] > 0)
+        median = rates[len(rates) // 2] if rates else None
+        for cid, total in self.total.items():
+            days = self.days.get(cid)
+            last = max(days) if days else None
+            in_90 = sum(1 for d in days if d > last - 90) if days else total
+            share = self.scandalist[cid] / total
+            rev = self.revenue.get(cid)
+            ratio = (total / (rev / 1000)) / median if rev and median else None
+            v = chronic_verdict(in_90, share, policy, ratio)
+            yield {"customer_id": cid, "complaints": total, "complaints_90d": in_90,
+                   "scandalist_share": round(share, 4), "revenue_12m": rev, "chronic": v.chronic,
+                   "chronic_score": v.score, "reasons": v.reasons}
+
+
+def revenue_threshold(path: Path, encoding, delimiter, quantile: float) -> float | None:
+    """The archive's own `quantile` of revenue_12m (a cheap first pass), or None without revenue."""
+    values = array("d")
+    for rec in read_records(path, encoding, delimiter):
+        try:
+            v = _number(rec.row.get("revenue_12m"), "revenue_12m") if rec.row else None
+        except ValueError:
+            v = None
+        if v is not None:
+            values.append(v)
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(quantile * len(ordered)))]
+
+
+def _chunks(records: Iterator[Record], max_chars: int, skip_to: int):
+    """Yield (items, extras, rejects) per chunk of up to CHUNK records; records at or before `skip_to`
+    (already done in an interrupted run) are skipped."""
+    items, extras, rejects, last = [], [], [], 0
+    for rec in records:
+        if rec.line <= skip_to:
+            continue
+        last = rec.line
+        try:
+            item, extra = to_item(rec, max_chars)
+            items.append(item)
+            extras.append(extra)
+        except ValueError as exc:
+            raw_id = rec.row.get("id") if rec.row else None
+            rejects.append({"line": rec.line, "id": raw_id if isinstance(raw_id, (str, int)) else None,
+                            "reason": str(exc)})
+        if len(items) + len(rejects) >= CHUNK:
+            yield items, extras, rejects, last
+            items, extras, rejects = [], [], []
+    if items or rejects:
+        yield items, extras, rejects, last
+
+
+def score_file(input_path: Path, output: Path, jobs: int = 1, resume: bool = False, encoding: str | None = None,
+               delimiter: str | None = None, model_dir: str | None = None, progress: bool = True) -> dict:
+    """Score INPUT into OUTPUT with rejects, summary and (when customer ids exist) customers files."""
+    started = time.perf_counter()
+    input_path, output = Path(input_path), Path(output)
+    clf = Classifier.load(model_dir)
+    records = read_records(input_path, encoding, delimiter)
+    first = next(records, None)  # header and format problems surface here, before any output exists
+    records = itertools.chain([first] if first else [], records)
+    significant = revenue_threshold(input_path, encoding, delimiter, clf.policy.significant_quantile)
+
+    progress_path = side_path(output, "progress")
+    state = json.loads(progress_path.read_text()) if resume and progress_path.exists() else {}
+    if state.get("input") not in (None, str(input_path.resolve())):
+        raise InputError(f"{progress_path} belongs to another input ({state['input']}); remove it or drop --resume")
+    out = AtomicWriter(output, RESULT_FIELDS, resume=bool(state))
+    rej = AtomicWriter(side_path(output, "rejects"), resume=bool(state))
+    if state:
+        if out.ext == ".parquet":
+            raise InputError("--resume needs a .jsonl or .csv OUTPUT (parquet files cannot be appended to)")
+        for writer, key in ((out, "out_bytes"), (rej, "rej_bytes")):
+            writer._f.truncate(state[key])
+    counts = {"read": state.get("read", 0), "scored": state.get("scored", 0), "rejected": state.get("rejected", 0)}
+    history = History()
+    if state and (output.with_name(output.name + ".partial")).exists() and out.ext == ".jsonl":
+        with open(out.tmp, encoding="utf-8") as f:
+            for line in f:
+                history.add(json.loads(line))
+
+    pool = mp.get_context("spawn").Pool(jobs, _init_worker, (model_dir,)) if jobs > 1 else None
+    chunks = _chunks(records, clf.config.max_chars, state.get("last_line", 0))
+    try:
+        from tqdm import tqdm
+        bar = tqdm(total=None, unit=" rows", disable=not progress, mininterval=0.5)
+        pairs = ((c, (c[0], significant)) for c in chunks)
+        if pool:
+            a, b = itertools.tee(pairs)
+            scored = zip((c for c, _ in a), pool.imap(_score_chunk, (arg for _, arg in b)))
+        else:
+            scored = ((c, clf.classify_many(arg[0], arg[1])) for c, arg in pairs)
+        for (items, extras, rejects, last), results in scored:
+            rows = [{**r, **extra} for r, extra in zip(results, extras)]
+            out.write_many(rows)
+            rej.write_many(rejects)
+            for row in rows:
+                history.add(row)
+            counts["read"] += len(items) + len(rejects)
+            counts["scored"] += len(rows)
+            counts["rejected"] += len(rejects)
+            if out.ext != ".parquet":
+                out.flush()
+                rej.flush()
+                progress_path.write_text(json.dumps({"input": str(input_path.resolve()), "last_line": last,
+                                                     "out_bytes": out._f.tell(), "rej_bytes": rej._f.tell(),
+                                                     **counts}))
+            bar.update(len(items) + len(rejects))
+        bar.close()
+    finally:
+        if pool:
+            pool.close()
+            pool.join()
+    out.commit()
+    rej.commit()
+    if history.total:
+        customers = AtomicWriter(side_path(output, "customers"))
+        customers.write_many(list(history.verdicts(clf.policy)))
+        customers.commit()
+    summary = {**counts, "seconds": round(time.perf_counter() - started, 3), "model_version": clf.version,
+               "significant_revenue_12m": significant if significant is not None else clf.policy.significant_revenue_12m}
+    assert summary["read"] == summary["scored"] + summary["rejected"]
+    side_path(output, "summary").write_text(json.dumps(summary, ensure_ascii=False, indent=2))
+    progress_path.unlink(missing_ok=True)
+    return summary

@@ -1,0 +1,133 @@
+"""The `triage` command. Exit codes: 0 done; 2 bad usage or unusable input found before any work;
+1 anything else. Errors are one plain sentence on stderr."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from triage.errors import ConfigError, InputError, ModelError, TriageError
+
+
+def _classify(args) -> int:
+    from triage.history import Customer
+    from triage.pipeline import Classifier
+
+    customer = None
+    if args.customer:
+        try:
+            raw = json.loads(args.customer)
+            customer = Customer(id=raw.get("id"), complaints_90d=raw.get("complaints_90d"),
+                                revenue_12m=raw.get("revenue_12m"))
+        except (json.JSONDecodeError, AttributeError):
+            raise InputError("--customer must be a JSON object such as '{\"id\": \"c1\", \"revenue_12m\": 15000}'")
+    if not args.text.strip():
+        raise InputError("TEXT is empty")
+    result = Classifier.load().classify(args.text, customer)
+    print(json.dumps(result, ensure_ascii=False, indent=None if args.compact else 2))
+    return 0
+
+
+def _score(args) -> int:
+    if args.engine == "dask":
+        raise InputError("--engine dask is not available in this build; use --engine local")
+    from triage.batch import score_file
+
+    summary = score_file(Path(args.input), Path(args.output), jobs=args.jobs, resume=args.resume,
+                         encoding=args.encoding, delimiter=args.delimiter, progress=not args.quiet)
+    print(f"read {summary['read']}, scored {summary['scored']}, rejected {summary['rejected']} "
+          f"in {summary['seconds']} s", file=sys.stderr)
+    return 0
+
+
+def _train(args) -> int:
+    from training.train import train
+
+    meta = train(Path(args.data) if args.data else None, select_models=not args.no_select)
+    h = meta["metrics"]["holdout"]
+    print(f"model {meta['version']}: held-out cause macro-F1 {h['cause_macro_f1']:.3f}, "
+          f"tone F1 {h['tone_f1']:.3f} ({meta['training_seconds']} s)", file=sys.stderr)
+    return 0
+
+
+def _evaluate(args) -> int:
+    from training.evaluate import evaluate
+
+    report = evaluate(Path(args.data) if args.data else None, Path(args.out) if args.out else None)
+    print(report, file=sys.stderr)
+    return 0
+
+
+def _serve(args) -> int:
+    import uvicorn
+
+    uvicorn.run("triage.api:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+                log_level="info")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="triage", description="Russian complaint triage: root cause, tone, routing.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("classify", help="classify one complaint and print the result as JSON")
+    c.add_argument("text", help="the complaint text")
+    c.add_argument("--customer", help='customer facts as JSON: {"id", "complaints_90d", "revenue_12m"}')
+    c.add_argument("--compact", action="store_true", help="print on one line")
+    c.set_defaults(func=_classify)
+
+    s = sub.add_parser("score", help="score a CSV/TSV/JSONL/Parquet archive (optionally .gz)")
+    s.add_argument("input")
+    s.add_argument("output", help=".jsonl, .csv or .parquet; rejects, summary and customers files go beside it")
+    s.add_argument("--jobs", type=int, default=1, help="worker processes (each loads the model once)")
+    s.add_argument("--engine", choices=["local", "dask"], default="local")
+    s.add_argument("--scheduler", help="Dask scheduler address (with --engine dask)")
+    s.add_argument("--resume", action="store_true", help="continue an interrupted run without duplicating rows")
+    s.add_argument("--encoding", help="input encoding (default: detect UTF-8, UTF-8 with BOM or cp1251)")
+    s.add_argument("--delimiter", help="CSV delimiter (default: sniff , ; tab |)")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=_score)
+
+    t = sub.add_parser("train", help="retrain the default model from corpora/ (writes models/default)")
+    t.add_argument("--data", help="labeled corpus (JSONL or CSV); default corpora/complaints.jsonl")
+    t.add_argument("--feedback", action="store_true", help="merge agents' corrections from the database")
+    t.add_argument("--no-select", action="store_true", help="skip the cross-validated model comparison")
+    t.set_defaults(func=_train)
+
+    e = sub.add_parser("evaluate", help="write the evaluation report (held-out, CV, baselines, benchmarks)")
+    e.add_argument("--data", help="labeled corpus; default corpora/complaints.jsonl")
+    e.add_argument("--out", help="report directory; default: the model directory")
+    e.set_defaults(func=_evaluate)
+
+    v = sub.add_parser("serve", help="run the HTTP API with uvicorn")
+    v.add_argument("--host", default="127.0.0.1")
+    v.add_argument("--port", type=int, default=8000)
+    v.add_argument("--workers", type=int, default=1)
+    v.set_defaults(func=_serve)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "feedback", False):
+        print("triage: --feedback is not available yet: the feedback store is not built", file=sys.stderr)
+        return 2
+    if getattr(args, "jobs", 1) < 1:
+        print("triage: --jobs must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        return args.func(args)
+    except (InputError, ConfigError, FileNotFoundError) as exc:
+        print(f"triage: {exc}", file=sys.stderr)
+        return 2
+    except (ModelError, TriageError) as exc:
+        print(f"triage: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("triage: interrupted; `triage score ... --resume` continues where it stopped", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

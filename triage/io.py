@@ -1,0 +1,230 @@
+"""Reading archives and writing results, one record at a time (bounded memory).
+
+Formats by extension: .csv, .tsv, .jsonl, .parquet, each optionally .gz (not parquet). CSV
+encodings: UTF-8, UTF-8 with BOM, or cp1251 (common in Russian exports), detected from the first
+block unless given; the delimiter is sniffed among `, ; \\t |` unless given. Problems that make a
+whole file unusable (missing file, no `text` column, unknown extension) raise InputError before any
+work; a problem with one record is yielded with the record so the caller can reject it.
+"""
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Iterator
+
+from triage.errors import InputError
+
+READ_FORMATS = (".csv", ".tsv", ".jsonl", ".parquet")
+WRITE_FORMATS = (".jsonl", ".csv", ".parquet")
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+
+@dataclass(frozen=True)
+class Record:
+    line: int              # 1-based record number in the input, header excluded
+    row: dict | None       # None when the record could not be parsed
+    error: str | None = None
+
+
+def file_format(path: Path, allowed: tuple[str, ...]) -> tuple[str, bool]:
+    """(extension, gzipped) of `path`, or InputError naming what is supported."""
+    suffixes = [s.lower() for s in path.suffixes]
+    gz = bool(suffixes) and suffixes[-1] == ".gz"
+    ext = suffixes[-2] if gz and len(suffixes) > 1 else (suffixes[-1] if suffixes else "")
+    if ext not in allowed or (gz and ext == ".parquet"):
+        raise InputError(f"{path}: unsupported format {''.join(path.suffixes) or '(none)'}; "
+                         f"use one of {', '.join(allowed)} (optionally .gz, except .parquet)")
+    return ext, gz
+
+
+def _open_binary(path: Path, gz: bool) -> IO[bytes]:
+    return gzip.open(path, "rb") if gz else open(path, "rb")
+
+
+def detect_encoding(path: Path, gz: bool) -> str:
+    with _open_binary(path, gz) as f:
+        head = f.read(1 << 16)
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    try:
+        head.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut by the block end is still UTF-8.
+        if exc.start >= len(head) - 3:
+            return "utf-8"
+        return "cp1251"
+
+
+def _text_stream(path: Path, gz: bool, encoding: str | None) -> IO[str]:
+    enc = encoding or detect_encoding(path, gz)
+    return io.TextIOWrapper(_open_binary(path, gz), encoding=enc, errors="strict", newline="")
+
+
+def _require_text(columns, path: Path) -> None:
+    if "text" not in columns:
+        raise InputError(f"{path}: no 'text' column (found: {', '.join(map(str, columns)) or 'none'})")
+
+
+def _read_jsonl(path: Path, gz: bool, encoding: str | None) -> Iterator[Record]:
+    with _text_stream(path, gz, encoding) as f:
+        line_no = 0
+        while True:
+            try:
+                line = f.readline()
+            except UnicodeDecodeError as exc:
+                raise InputError(f"{path}: line {line_no + 1} is not {encoding or 'UTF-8'} text ({exc.reason}); "
+                                 "pass --encoding") from None
+            if not line:
+                return
+            line_no += 1
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield Record(line_no, None, f"not valid JSON: {exc.msg} at column {exc.colno}")
+                continue
+            yield Record(line_no, row, None) if isinstance(row, dict) else Record(line_no, None, "not a JSON object")
+
+
+def sniff_delimiter(path: Path, gz: bool, encoding: str | None, ext: str) -> str:
+    """The header line's delimiter among , ; tab |; the extension's default when unclear."""
+    with _text_stream(path, gz, encoding) as f:
+        try:
+            first = f.readline()
+        except UnicodeDecodeError:
+            first = ""
+    try:
+        return csv.Sniffer().sniff(first, delimiters=",;\t|").delimiter
+    except csv.Error:
+        return "\t" if ext == ".tsv" else ","
+
+
+def _read_csv(path: Path, gz: bool, encoding: str | None, delimiter: str | None, ext: str) -> Iterator[Record]:
+    delimiter = delimiter or sniff_delimiter(path, gz, encoding, ext)
+    with _text_stream(path, gz, encoding) as f:
+        reader = csv.reader(f, delimiter=delimiter)
+        try:
+            header = next(reader, None)
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{path}: the header is not {encoding or 'UTF-8'} text ({exc.reason}); pass --encoding") from None
+        if header is None:
+            raise InputError(f"{path}: the file is empty (no header row)")
+        header = [h.strip() for h in header]
+        _require_text(header, path)
+        number = 0
+        while True:
+            try:
+                fields = next(reader)
+            except StopIteration:
+                return
+            except (csv.Error, UnicodeDecodeError) as exc:
+                number += 1
+                yield Record(number, None, f"unreadable CSV record: {exc}")
+                continue
+            if not fields or fields == [""]:
+                continue
+            number += 1
+            if len(fields) != len(header):
+                yield Record(number, None, f"record has {len(fields)} fields, the header has {len(header)}")
+                continue
+            yield Record(number, dict(zip(header, fields)), None)
+
+
+def _read_parquet(path: Path) -> Iterator[Record]:
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    _require_text(pf.schema_arrow.names, path)
+    number = 0
+    for batch in pf.iter_batches(batch_size=4096):
+        for row in batch.to_pylist():
+            number += 1
+            yield Record(number, row, None)
+
+
+def read_records(path: Path, encoding: str | None = None, delimiter: str | None = None) -> Iterator[Record]:
+    """Stream the records of `path`. Raises InputError (before yielding) when the file is unusable."""
+    path = Path(path)
+    ext, gz = file_format(path, READ_FORMATS)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    if ext == ".parquet":
+        gen = _read_parquet(path)
+    elif ext == ".jsonl":
+        gen = _read_jsonl(path, gz, encoding)
+    else:
+        gen = _read_csv(path, gz, encoding, delimiter, ext)
+    return gen
+
+
+class AtomicWriter:
+    """Writes rows to `path` through a temp file renamed into place on `commit()`, so an interrupted
+    run never leaves a complete-looking file. `append_from` resumes from an existing partial temp file."""
+
+    def __init__(self, path: Path, fieldnames: list[str] | None = None, resume: bool = False):
+        self.path = Path(path)
+        self.ext, _ = file_format(self.path, WRITE_FORMATS)
+        self.tmp = self.path.with_name(self.path.name + ".partial")
+        self.fieldnames = fieldnames
+        self.count = 0
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        mode = "a" if resume and self.tmp.exists() else "w"
+        if self.ext == ".parquet":
+            self._parts: list[dict] = []
+            self._writer = None
+        else:
+            self._f = open(self.tmp, mode, encoding="utf-8", newline="")
+            if self.ext == ".csv":
+                self._csv = csv.DictWriter(self._f, fieldnames=fieldnames or [], extrasaction="ignore")
+                if mode == "w":
+                    self._csv.writeheader()
+
+    def write_many(self, rows: list[dict]) -> None:
+        if self.ext == ".jsonl":
+            self._f.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+        elif self.ext == ".csv":
+            self._csv.writerows({k: json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v
+                                 for k, v in r.items()} for r in rows)
+        else:
+            self._write_parquet(rows)
+        self.count += len(rows)
+
+    def _write_parquet(self, rows: list[dict]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        flat = [{k: json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v for k, v in r.items()}
+                for r in rows]
+        table = pa.Table.from_pylist(flat, schema=self._writer.schema if self._writer else None)
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.tmp, table.schema)
+        self._writer.write_table(table)
+
+    def flush(self) -> None:
+        if self.ext != ".parquet":
+            self._f.flush()
+            os.fsync(self._f.fileno())
+
+    def commit(self) -> None:
+        if self.ext == ".parquet" and self._writer is None:  # no rows: still a readable, empty file
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+            pq.write_table(pa.table({"id": pa.array([], pa.string())}), self.tmp)
+        self.close()
+        os.replace(self.tmp, self.path)
+
+    def close(self) -> None:
+        if self.ext == ".parquet":
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+        elif not self._f.closed:
+            self._f.close()
