@@ -1,0 +1,30 @@
+import pytest
+
+from triage.signals import SIGNAL_NAMES, find_signals
+
+# (text, signal names that must be found, names that must not be)
+TABLE = [
+    ("Достало ваше разгильдяйство, третий раз переносите доставку", {"repeat_contact"}, {"insult", "obscenity"}),
+    ("Что ни поставщик — все тупые и ленивые, давайте скидку 50%", {"generalization", "insult", "demand_compensation"}, set()),
+    ("Не вернёте деньги — напишу во все отзывы и пойду в суд", {"threat_public", "threat_legal", "demand_compensation"}, set()),
+    ("х*р вам, а не отзыв, бл@ть", {"obscenity"}, set()),
+    ("Заказ №482133 от 12.03 на 4 500 руб. так и не пришёл", {"order_number", "date", "amount"}, {"obscenity"}),
+    ("Вы мошенники, списали деньги без спроса", {"accusation"}, {"insult", "obscenity"}),
+    ("После вашего салата ребёнок отравился, вызывали скорую помощь", {"health_safety"}, set()),
+    ("Спасибо, всё хорошо, просто вопрос по тарифу", set(), {"insult", "obscenity", "threat_legal", "threat_public"}),
+    ("Сколько раз говорил: судьба у меня такая", set(), {"threat_legal"}),
+]
+
+
+@pytest.mark.parametrize("text,present,absent", TABLE)
+def test_signal_table(text, present, absent):
+    names = {s.name for s in find_signals(text)}
+    assert present <= names, f"missing {present - names} in {names}"
+    assert not (absent & names), f"unexpected {absent & names}"
+
+
+@pytest.mark.parametrize("text,_p,_a", TABLE)
+def test_spans_index_the_original_text(text, _p, _a):
+    for s in find_signals(text):
+        assert text[s.start:s.end] == s.text
+        assert s.name in SIGNAL_NAMES
