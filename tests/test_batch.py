@@ -1,0 +1,118 @@
+"""`triage score` on real files: every record is scored or rejected with a reason."""
+import gzip
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from triage.batch import score_file
+from triage.errors import InputError
+
+GOOD = ["Курьер опоздал на три часа, заказ 558812", "Списали 990 руб за подписку, которую я не оформлял",
+        "Приложение банка не открывается с утра", "Оператор нагрубил и бросил трубку"]
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(l) for l in path.read_text(encoding="utf-8").splitlines() if l.strip()]
+
+
+def test_cp1251_csv_with_semicolons_multiline_and_broken_rows(tmp_path):
+    src = tmp_path / "export.csv"
+    content = ('id;text;customer_id;created_at;revenue_12m\n'
+               f'a1;"{GOOD[0]}";c1;2026-03-01;1200\n'
+               'a2;;c1;2026-03-02;1200\n'                                  # empty text
+               f'a3;"{GOOD[1]}\nвторая строка жалобы";c2;2026-03-05;90\n'  # multiline field
+               f'a4;"{GOOD[2]}";c2;вчера;90\n'                            # bad date
+               f'a5;"{GOOD[3]}";c3;2026-03-07;много\n'                    # bad revenue
+               'a6;"лишнее поле";c3;2026-03-07;1;2\n')                    # wrong field count
+    src.write_bytes(content.encode("cp1251"))
+    out = tmp_path / "out" / "scored.jsonl"
+    summary = score_file(src, out, progress=False)
+    assert (summary["read"], summary["scored"], summary["rejected"]) == (6, 2, 4)
+    rows = read_jsonl(out)
+    assert [r["id"] for r in rows] == ["a1", "a3"]
+    assert rows[1]["line"] == 3
+    rejects = {r["line"]: r["reason"] for r in read_jsonl(out.with_name("scored.rejects.jsonl"))}
+    assert set(rejects) == {2, 4, 5, 6}
+    assert "empty" in rejects[2] and "created_at" in rejects[4] and "revenue_12m" in rejects[5] and "fields" in rejects[6]
+    saved = json.loads(out.with_name("scored.summary.json").read_text())
+    assert saved["read"] == saved["scored"] + saved["rejected"] == 6
+    customers = {c["customer_id"]: c for c in read_jsonl(out.with_name("scored.customers.jsonl"))}
+    assert set(customers) == {"c1", "c2"} and customers["c1"]["complaints"] == 1
+
+
+def test_jsonl_gz_with_broken_lines_to_csv(tmp_path):
+    src = tmp_path / "in.jsonl.gz"
+    lines = [json.dumps({"text": GOOD[0]}, ensure_ascii=False), "{not json", "", json.dumps({"text": 17}),
+             json.dumps(["a list"]), json.dumps({"id": 9, "text": GOOD[1]}, ensure_ascii=False)]
+    with gzip.open(src, "wt", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    out = tmp_path / "scored.csv"
+    summary = score_file(src, out, progress=False)
+    assert (summary["read"], summary["scored"], summary["rejected"]) == (5, 2, 3)
+    import csv
+    rows = list(csv.DictReader(open(out, encoding="utf-8")))
+    assert [r["id"] for r in rows] == ["1", "9"]  # the line number stands in for a missing id
+    assert json.loads(rows[0]["root_cause_scores"])
+    reasons = [r["reason"] for r in read_jsonl(tmp_path / "scored.rejects.jsonl")]
+    assert any("JSON" in r for r in reasons) and any("not a string" in r for r in reasons)
+
+
+def test_parquet_in_and_out(tmp_path, classifier):
+    src = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"id": ["p1", "p2", "p3"], "text": [GOOD[2], None, GOOD[3]]}), src)
+    out = tmp_path / "scored.parquet"
+    summary = score_file(src, out, progress=False)
+    assert (summary["scored"], summary["rejected"]) == (2, 1)
+    table = pq.read_table(out).to_pylist()
+    assert [r["id"] for r in table] == ["p1", "p3"]
+    assert table[0]["root_cause"] == classifier.classify(GOOD[2])["root_cause"]
+
+
+def test_missing_text_column_fails_before_any_work(tmp_path):
+    src = tmp_path / "bad.csv"
+    src.write_text("id,body\n1,hello\n", encoding="utf-8")
+    with pytest.raises(InputError, match="no 'text' column"):
+        score_file(src, tmp_path / "o.jsonl", progress=False)
+    assert not list(tmp_path.glob("o*"))
+
+
+def test_jobs_2_gives_the_same_rows_as_one_process(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"id": i, "text": GOOD[i % 4] + f" {i}"}, ensure_ascii=False) + "\n"
+                           for i in range(2500)), encoding="utf-8")
+    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    score_file(src, one, progress=False)
+    score_file(src, two, jobs=2, progress=False)
+    assert read_jsonl(one) == read_jsonl(two)
+
+
+def test_killed_run_resumes_to_the_same_output(tmp_path):
+    """A fault test: kill the scorer mid-run, --resume, and compare with an uninterrupted run."""
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"id": i, "text": GOOD[i % 4] + f" номер {i}"}, ensure_ascii=False) + "\n"
+                           for i in range(30000)), encoding="utf-8")
+    full, cut = tmp_path / "full.jsonl", tmp_path / "cut.jsonl"
+    score_file(src, full, progress=False)
+    cmd = [sys.executable, "-m", "triage.cli", "score", str(src), str(cut), "--quiet"]
+    proc = subprocess.Popen(cmd, env=os.environ.copy())
+    progress = tmp_path / "cut.progress.json"
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if progress.exists() and json.loads(progress.read_text() or "{}").get("read", 0) >= 3000:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run finished before it could be killed; make the input bigger"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not cut.exists(), "an interrupted run must not leave a complete-looking output"
+    assert subprocess.run(cmd + ["--resume"], env=os.environ.copy()).returncode == 0
+    assert read_jsonl(cut) == read_jsonl(full)
+    assert json.loads((tmp_path / "cut.summary.json").read_text())["read"] == 30000
