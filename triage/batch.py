@@ -16,15 +16,17 @@ import multiprocessing as mp
 import os
 import time
 from array import array
+from contextlib import contextmanager
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime
 from pathlib import Path
 from typing import Iterator
 
 from triage.errors import InputError
 from triage.history import Customer, chronic_verdict
-from triage.io import AtomicWriter, Record, read_records
+from triage.io import AtomicWriter, PartsWriter, Record, read_records
 from triage.pipeline import Classifier, Item
 
 CHUNK = 1000
@@ -91,18 +93,16 @@ def to_item(record: Record, max_chars: int) -> tuple[Item, dict]:
     return Item(text=text[:max_chars], id=id_, customer=customer), extra
 
 
-# ---- worker processes: the model loads once per process ----------------------------------------
-_worker: Classifier | None = None
+# ---- worker processes (local pool or Dask workers): the model loads once per process ------------
+@lru_cache(maxsize=2)
+def cached_classifier(model_dir: str | None) -> Classifier:
+    return Classifier.load(model_dir)
 
 
-def _init_worker(model_dir: str | None) -> None:
-    global _worker
-    _worker = Classifier.load(model_dir)
-
-
-def _score_chunk(args: tuple[list[Item], float | None]) -> list[dict]:
-    items, significant = args
-    return _worker.classify_many(items, significant)
+def score_chunk(args: tuple[list[Item], float | None, str | None]) -> list[dict]:
+    """Score one chunk in whatever process runs it; only the items travel, never the model."""
+    items, significant, model_dir = args
+    return cached_classifier(model_dir).classify_many(items, significant)
 
 
 @dataclass
@@ -180,9 +180,29 @@ def _chunks(records: Iterator[Record], max_chars: int, skip_to: int):
         yield items, extras, rejects, last
 
 
+def local_scorer(clf: Classifier, jobs: int, model_dir: str | None):
+    """A function mapping (chunk, args) pairs to (chunk, results) in order: in this process, or in
+    `jobs` worker processes that each load the model once."""
+    @contextmanager
+    def scorer():
+        if jobs <= 1:
+            yield lambda pairs: ((c, clf.classify_many(*arg[:2])) for c, arg in pairs)
+            return
+        with mp.get_context("spawn").Pool(jobs) as pool:
+            def run(pairs):
+                a, b = itertools.tee(pairs)
+                return zip((c for c, _ in a), pool.imap(score_chunk, (arg for _, arg in b)))
+            yield run
+    return scorer()
+
+
 def score_file(input_path: Path, output: Path, jobs: int = 1, resume: bool = False, encoding: str | None = None,
-               delimiter: str | None = None, model_dir: str | None = None, progress: bool = True) -> dict:
-    """Score INPUT into OUTPUT with rejects, summary and (when customer ids exist) customers files."""
+               delimiter: str | None = None, model_dir: str | None = None, progress: bool = True,
+               scorer=None) -> dict:
+    """Score INPUT into OUTPUT with rejects, summary and (when customer ids exist) customers files.
+
+    `scorer` is a context manager yielding the chunk-mapping function (see `local_scorer`; the Dask
+    engine passes its own and a directory OUTPUT written as parts)."""
     started = time.perf_counter()
     input_path, output = Path(input_path), Path(output)
     clf = Classifier.load(model_dir)
@@ -195,32 +215,28 @@ def score_file(input_path: Path, output: Path, jobs: int = 1, resume: bool = Fal
     state = json.loads(progress_path.read_text()) if resume and progress_path.exists() else {}
     if state.get("input") not in (None, str(input_path.resolve())):
         raise InputError(f"{progress_path} belongs to another input ({state['input']}); remove it or drop --resume")
-    out = AtomicWriter(output, RESULT_FIELDS, resume=bool(state))
+    parts = scorer is not None
+    out = PartsWriter(output) if parts else AtomicWriter(output, RESULT_FIELDS, resume=bool(state))
     rej = AtomicWriter(side_path(output, "rejects"), resume=bool(state))
+    resumable = not parts and out.ext != ".parquet"
     if state:
-        if out.ext == ".parquet":
-            raise InputError("--resume needs a .jsonl or .csv OUTPUT (parquet files cannot be appended to)")
+        if not resumable:
+            raise InputError("--resume needs a .jsonl or .csv OUTPUT and the local engine")
         for writer, key in ((out, "out_bytes"), (rej, "rej_bytes")):
             writer._f.truncate(state[key])
     counts = {"read": state.get("read", 0), "scored": state.get("scored", 0), "rejected": state.get("rejected", 0)}
     history = History()
-    if state and (output.with_name(output.name + ".partial")).exists() and out.ext == ".jsonl":
+    if state and out.ext == ".jsonl":
         with open(out.tmp, encoding="utf-8") as f:
             for line in f:
                 history.add(json.loads(line))
 
-    pool = mp.get_context("spawn").Pool(jobs, _init_worker, (model_dir,)) if jobs > 1 else None
+    from tqdm import tqdm
     chunks = _chunks(records, clf.config.max_chars, state.get("last_line", 0))
-    try:
-        from tqdm import tqdm
-        bar = tqdm(total=None, unit=" rows", disable=not progress, mininterval=0.5)
-        pairs = ((c, (c[0], significant)) for c in chunks)
-        if pool:
-            a, b = itertools.tee(pairs)
-            scored = zip((c for c, _ in a), pool.imap(_score_chunk, (arg for _, arg in b)))
-        else:
-            scored = ((c, clf.classify_many(arg[0], arg[1])) for c, arg in pairs)
-        for (items, extras, rejects, last), results in scored:
+    pairs = ((c, (c[0], significant, model_dir)) for c in chunks)
+    with (scorer or local_scorer(clf, jobs, model_dir)) as run, \
+            tqdm(total=None, unit=" rows", disable=not progress, mininterval=0.5) as bar:
+        for (items, extras, rejects, last), results in run(pairs):
             rows = [{**r, **extra} for r, extra in zip(results, extras)]
             out.write_many(rows)
             rej.write_many(rejects)
@@ -229,27 +245,24 @@ def score_file(input_path: Path, output: Path, jobs: int = 1, resume: bool = Fal
             counts["read"] += len(items) + len(rejects)
             counts["scored"] += len(rows)
             counts["rejected"] += len(rejects)
-            if out.ext != ".parquet":
+            if resumable:
                 out.flush()
                 rej.flush()
                 progress_path.write_text(json.dumps({"input": str(input_path.resolve()), "last_line": last,
                                                      "out_bytes": out._f.tell(), "rej_bytes": rej._f.tell(),
                                                      **counts}))
             bar.update(len(items) + len(rejects))
-        bar.close()
-    finally:
-        if pool:
-            pool.close()
-            pool.join()
     out.commit()
     rej.commit()
     if history.total:
         customers = AtomicWriter(side_path(output, "customers"))
         customers.write_many(list(history.verdicts(clf.policy)))
         customers.commit()
+    if counts["read"] != counts["scored"] + counts["rejected"]:
+        raise RuntimeError(f"accounting broke: read {counts['read']} != scored {counts['scored']} "
+                           f"+ rejected {counts['rejected']}")
     summary = {**counts, "seconds": round(time.perf_counter() - started, 3), "model_version": clf.version,
                "significant_revenue_12m": significant if significant is not None else clf.policy.significant_revenue_12m}
-    assert summary["read"] == summary["scored"] + summary["rejected"]
     side_path(output, "summary").write_text(json.dumps(summary, ensure_ascii=False, indent=2))
     progress_path.unlink(missing_ok=True)
     return summary

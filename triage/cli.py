@@ -30,12 +30,19 @@ def _classify(args) -> int:
 
 
 def _score(args) -> int:
+    common = dict(encoding=args.encoding, delimiter=args.delimiter, progress=not args.quiet)
     if args.engine == "dask":
-        raise InputError("--engine dask is not available in this build; use --engine local")
-    from triage.batch import score_file
+        try:
+            from triage.distributed import score_with_dask
+        except ImportError:
+            raise InputError("--engine dask needs the dask extra: pip install -e '.[dask]'") from None
+        if args.resume:
+            raise InputError("--resume works with --engine local only")
+        summary = score_with_dask(Path(args.input), Path(args.output), args.scheduler, max(2, args.jobs), **common)
+    else:
+        from triage.batch import score_file
 
-    summary = score_file(Path(args.input), Path(args.output), jobs=args.jobs, resume=args.resume,
-                         encoding=args.encoding, delimiter=args.delimiter, progress=not args.quiet)
+        summary = score_file(Path(args.input), Path(args.output), jobs=args.jobs, resume=args.resume, **common)
     print(f"read {summary['read']}, scored {summary['scored']}, rejected {summary['rejected']} "
           f"in {summary['seconds']} s", file=sys.stderr)
     return 0

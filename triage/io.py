@@ -228,3 +228,36 @@ class AtomicWriter:
                 self._writer = None
         elif not self._f.closed:
             self._f.close()
+
+
+class PartsWriter:
+    """A directory of parts (`part-00000.jsonl` or `.parquet`, by the directory name's extension),
+    each written through AtomicWriter; the directory is complete when `_SUCCESS` exists."""
+
+    def __init__(self, directory: Path, rows_per_part: int = 100_000):
+        self.directory = Path(directory)
+        ext, _ = file_format(self.directory, WRITE_FORMATS)
+        self.ext = ".parquet" if ext == ".parquet" else ".jsonl"
+        self.rows_per_part = rows_per_part
+        self.directory.mkdir(parents=True, exist_ok=True)
+        for old in self.directory.glob("part-*"):
+            old.unlink()
+        (self.directory / "_SUCCESS").unlink(missing_ok=True)
+        self.count = 0
+        self._part = None
+        self._parts = 0
+
+    def write_many(self, rows: list[dict]) -> None:
+        if self._part is None:
+            self._part = AtomicWriter(self.directory / f"part-{self._parts:05d}{self.ext}")
+            self._parts += 1
+        self._part.write_many(rows)
+        self.count += len(rows)
+        if self._part.count >= self.rows_per_part:
+            self._part.commit()
+            self._part = None
+
+    def commit(self) -> None:
+        if self._part is not None:
+            self._part.commit()
+        (self.directory / "_SUCCESS").write_text(str(self.count))

@@ -1,0 +1,101 @@
+"""Scoring beyond one machine with Dask (optional extra: `pip install -e .[dask]`).
+
+Two entry points:
+- `triage score IN OUT --engine dask [--scheduler ADDR]`: the same reader, validation, rejects and
+  `read == scored + rejected` accounting as the local engine (triage/batch.py); chunks of items are
+  submitted to the cluster with a bounded window, results come back in input order and are written
+  as a directory of parts. No address: a LocalCluster of worker processes on this machine.
+- `score_frame(ddf)`: for a `dask.dataframe` a team already holds (e.g. Parquet next to the cluster);
+  returns a frame with the result columns added and `reject_reason` set on rows that could not be scored.
+
+Workers load the model once per process (`batch.cached_classifier`) from `model_dir` or `TRIAGE_MODEL`,
+which must exist on every worker: the model is never pickled into tasks. If a worker dies, Dask reruns
+its tasks elsewhere; results are keyed by chunk, so nothing is duplicated or lost.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections import deque
+from contextlib import contextmanager
+from pathlib import Path
+
+from triage.batch import score_chunk, score_file, to_item
+from triage.io import Record
+
+RESULT_COLUMNS = ("root_cause", "root_cause_scores", "secondary_causes", "tone", "tone_score", "signals",
+                  "route", "language", "low_confidence", "model_version", "reject_reason")
+
+
+@contextmanager
+def dask_scorer(scheduler: str | None = None, n_workers: int = 2, window: int | None = None):
+    """Yield a function mapping (chunk, args) pairs to (chunk, results) in order, on a Dask cluster."""
+    from distributed import Client, LocalCluster
+
+    cluster = None if scheduler else LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                                                  dashboard_address=None, host="127.0.0.1")
+    client = Client(scheduler or cluster)
+    try:
+        limit = window or 2 * max(1, len(client.scheduler_info()["workers"]))
+
+        def run(pairs):
+            pending = deque()
+            for chunk, args in pairs:
+                pending.append((chunk, client.submit(score_chunk, args, pure=False)))
+                if len(pending) >= limit:
+                    chunk0, future = pending.popleft()
+                    yield chunk0, future.result()
+            while pending:
+                chunk0, future = pending.popleft()
+                yield chunk0, future.result()
+        yield run
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def score_with_dask(input_path: Path, output: Path, scheduler: str | None = None, n_workers: int = 2,
+                    **kwargs) -> dict:
+    """`triage score --engine dask`: OUTPUT becomes a directory of parts."""
+    model_dir = kwargs.pop("model_dir", None) or os.environ.get("TRIAGE_MODEL")
+    return score_file(input_path, output, model_dir=model_dir, scorer=dask_scorer(scheduler, n_workers), **kwargs)
+
+
+def _score_partition(pdf, model_dir: str | None, max_chars: int):
+    """One pandas partition -> the same rows with result columns (JSON strings for nested values)."""
+    import pandas as pd
+
+    items, positions, reasons = [], [], [None] * len(pdf)
+    for pos, row in enumerate(pdf.to_dict("records")):
+        try:
+            item, _ = to_item(Record(pos + 1, row), max_chars)
+            items.append(item)
+            positions.append(pos)
+        except ValueError as exc:
+            reasons[pos] = str(exc)
+    results = score_chunk((items, None, model_dir)) if items else []
+    columns = {c: [None] * len(pdf) for c in RESULT_COLUMNS}
+    for pos, result in zip(positions, results):
+        for c in RESULT_COLUMNS[:-1]:
+            v = result[c]
+            columns[c][pos] = json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v
+    columns["reject_reason"] = reasons
+    out = pdf.copy()
+    for c in RESULT_COLUMNS:
+        out[c] = pd.Series(columns[c], index=pdf.index, dtype="object")
+    return out
+
+
+def score_frame(ddf, model_dir: str | None = None):
+    """Add result columns to a dask DataFrame with a `text` column; lazy, like any dask operation."""
+    from triage.config import load_config
+
+    if "text" not in ddf.columns:
+        raise ValueError(f"the frame has no 'text' column (columns: {list(ddf.columns)})")
+    meta = ddf._meta.copy()
+    for c in RESULT_COLUMNS:
+        meta[c] = meta.get(c, None)
+        meta[c] = meta[c].astype("object")
+    model_dir = model_dir or os.environ.get("TRIAGE_MODEL")
+    return ddf.map_partitions(_score_partition, model_dir, load_config().max_chars, meta=meta)
