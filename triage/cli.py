@@ -66,6 +66,16 @@ def _evaluate(args) -> int:
     return 0
 
 
+def _report(args) -> int:
+    from triage.report import write_report
+
+    if not Path(args.scored).exists():
+        raise InputError(f"{args.scored}: no such file or directory")
+    out = write_report(Path(args.scored), Path(args.out), args.format, Path(args.input) if args.input else None)
+    print(f"report written to {out}", file=sys.stderr)
+    return 0
+
+
 def _serve(args) -> int:
     import uvicorn
 
@@ -106,6 +116,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--data", help="labeled corpus; default corpora/complaints.jsonl")
     e.add_argument("--out", help="report directory; default: the model directory")
     e.set_defaults(func=_evaluate)
+
+    r = sub.add_parser("report", help="root-cause report (HTML or Markdown) from a scored file")
+    r.add_argument("scored", help="output of `triage score` (file or parts directory)")
+    r.add_argument("--out", required=True, help="report file to write")
+    r.add_argument("--format", choices=["html", "md"], default="html")
+    r.add_argument("--input", help="the original archive, to quote example complaints (scored files carry no text)")
+    r.set_defaults(func=_report)
 
     v = sub.add_parser("serve", help="run the HTTP API with uvicorn")
     v.add_argument("--host", default="127.0.0.1")
