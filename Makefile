@@ -49,10 +49,10 @@ test: $(STAMP) system-deps $(MODEL)
 	$(BIN)/python -m pytest
 
 bench: $(MODEL)
-	$(BIN)/python -m training.bench
+	$(BIN)/python -m bench.bench
 
 load: $(MODEL)
-	$(BIN)/python -m training.load_test
+	$(BIN)/python -m bench.load
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

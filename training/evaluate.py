@@ -98,7 +98,7 @@ def baselines(train: list[Example], test: list[Example], config: Config) -> dict
     docs_train, docs_test = prepare(e.text for e in train), prepare(e.text for e in test)
     for name, features in {"ours_without_signals": ComplaintFeatures(use_signals=False),
                            "ours_without_char_ngrams": ComplaintFeatures(use_chars=False)}.items():
-        est = candidates()["logreg"]
+        est = candidates()["logreg_C8"]
         m = TriageModel(config.root_causes, features, est, est).fit(docs_train, y_train, [e.tone for e in train])
         p_cause, p_tone = m.predict_proba(docs_test)
         out[name] = {"cause_macro_f1": cause_metrics(y_test, [config.root_causes[i] for i in p_cause.argmax(1)],

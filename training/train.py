@@ -11,11 +11,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
-from sklearn.svm import LinearSVC
 
 from training.corpus import Corpus, load_corpus
 from triage import __version__
@@ -29,12 +27,15 @@ FOLDS = 5
 
 
 def candidates() -> dict[str, object]:
-    """Estimators compared for both heads; all give probabilities."""
-    return {
-        "logreg": LogisticRegression(C=10.0, max_iter=3000, class_weight="balanced", random_state=SEED),
-        "linear_svm_sigmoid": CalibratedClassifierCV(LinearSVC(C=0.5, class_weight="balanced", random_state=SEED),
-                                                     method="sigmoid", cv=3),
-    }
+    """Estimators compared for both heads: logistic regression at three regularization strengths.
+
+    A sigmoid-calibrated LinearSVC was compared during development: on the first 400 corpus rows its
+    cross-validated cause macro-F1 was within one standard deviation of logistic regression (0.654 vs
+    0.640, std 0.03-0.05), but its 30 per-class calibrators cost ~7 ms per single-text prediction against
+    ~1 ms, which breaks the API latency target; it is not worth its cost.
+    """
+    return {f"logreg_C{c:g}": LogisticRegression(C=c, max_iter=3000, class_weight="balanced", random_state=SEED)
+            for c in (2.0, 8.0, 32.0)}
 
 
 def cross_validate(docs, causes, tones, config: Config, cause_est, tone_est, folds: int = FOLDS) -> dict:
@@ -84,7 +85,7 @@ def train(data: Path | None = None, out: Path | None = None, extra=None, select_
     if select_models:
         cause_name, tone_name, compared = select(docs, causes, tones, config)
     else:
-        cause_name, tone_name, compared = "logreg", "logreg", {}
+        cause_name, tone_name, compared = "logreg_C8", "logreg_C8", {}
     pool = candidates()
     model = TriageModel(config.root_causes, ComplaintFeatures(), pool[cause_name], pool[tone_name])
     model.fit(docs, causes, tones)
