@@ -1,0 +1,191 @@
+"""`make bench`: one run, one 100,000-row archive, a table and bench/results/bench.json.
+
+The archive is built at run time from ../shared/benchmarks/real-complaints/pool.jsonl (real text,
+never committed) when it exists, else from the corpus. Every figure is complaints per second on this
+machine unless it says otherwise; peak RSS is the scorer process's (and its workers') maximum.
+Usage: python -m bench.bench [--rows 100000] [--skip-million]
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from bench.serve import server
+from training.corpus import DEFAULT_CORPUS
+from triage.artifacts import MODEL_FILE, default_model_dir
+from triage.config import PACKAGE_DIR
+
+ROOT = PACKAGE_DIR.parent
+POOL = ROOT.parent / "shared" / "benchmarks" / "real-complaints" / "pool.jsonl"
+OUT = ROOT / "bench" / "results"
+
+
+def source_texts() -> tuple[list[str], str]:
+    path = POOL if POOL.exists() else DEFAULT_CORPUS
+    texts = [json.loads(l)["text"] for l in path.read_text(encoding="utf-8").splitlines() if l.strip()]
+    return texts, ("real pool" if path == POOL else "team corpus")
+
+
+def build_archive(path: Path, texts: list[str], rows: int) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        for i, text in zip(range(rows), itertools.cycle(texts)):
+            f.write(json.dumps({"id": i, "text": text}, ensure_ascii=False) + "\n")
+
+
+def run_child(code: str) -> dict:
+    """Run `code` in a fresh Python that prints one JSON line; adds its peak RSS (self + children)."""
+    wrapper = code + ("\nimport resource, json as _j\n"
+                      "_r = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+                      "print(_j.dumps({**RESULT, 'peak_rss_mb': round(_r / 1024, 1)}))")
+    out = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True, env=os.environ.copy(),
+                         cwd=ROOT, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def score_rate(archive: Path, rows: int, jobs: int = 1, engine: str = "local") -> dict:
+    out = OUT / f"scored-{engine}-{jobs}.jsonl"
+    call = (f"score_with_dask(Path({str(archive)!r}), Path({str(out)!r}), None, {jobs}, progress=False)" if engine == "dask"
+            else f"score_file(Path({str(archive)!r}), Path({str(out)!r}), jobs={jobs}, progress=False)")
+    r = run_child("import time\nfrom pathlib import Path\nfrom triage.batch import score_file\n"
+                  "from triage.distributed import score_with_dask\n"
+                  f"t = time.perf_counter()\ns = {call}\nRESULT = {{'seconds': time.perf_counter() - t, 'read': s['read']}}")
+    return {"per_s": round(rows / r["seconds"]), "seconds": round(r["seconds"], 1), "peak_rss_mb": r["peak_rss_mb"]}
+
+
+def naive_rate(texts: list[str]) -> dict:
+    sample = OUT / "naive-sample.json"
+    sample.write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
+    r = run_child("import time, json, spacy\nnlp = spacy.blank('ru')\nnlp.add_pipe('lemmatizer', config={'mode': 'pymorphy3'})\n"
+                  "nlp.initialize()\n"
+                  f"texts = json.load(open({str(sample)!r}, encoding='utf-8'))\nt = time.perf_counter()\nfor d in nlp.pipe(texts): [w.lemma_ for w in d]\n"
+                  "RESULT = {'seconds': time.perf_counter() - t}")
+    return {"per_s": round(len(texts) / r["seconds"]), "sample": len(texts)}
+
+
+def tokenize_rate(archive: Path, rows: int) -> dict:
+    r = run_child("import time, json, spacy\ntok = spacy.blank('ru').tokenizer\n"
+                  f"texts = [json.loads(l)['text'] for l in open({str(archive)!r}, encoding='utf-8')]\n"
+                  "list(tok.pipe(texts[:2000]))\nt = time.perf_counter()\nfor d in tok.pipe(texts, batch_size=1000): len(d)\n"
+                  "RESULT = {'seconds': time.perf_counter() - t}")
+    return {"per_s": round(rows / r["seconds"])}
+
+
+def bare_tfidf_rate(archive: Path, rows: int) -> dict:
+    r = run_child("import time, json\nfrom sklearn.feature_extraction.text import TfidfVectorizer\n"
+                  "from sklearn.linear_model import LogisticRegression\n"
+                  f"train = [json.loads(l) for l in open({str(DEFAULT_CORPUS)!r}, encoding='utf-8')]\n"
+                  "vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)\n"
+                  "clf = LogisticRegression(max_iter=2000).fit(vec.fit_transform([r['text'] for r in train]), [r['root_cause'] for r in train])\n"
+                  "def flush(batch, o):\n"
+                  "    for row, p in zip(batch, clf.predict(vec.transform([b['text'] for b in batch]))):\n"
+                  "        o.write(json.dumps({'id': row['id'], 'root_cause': p}) + '\\n')\n"
+                  "t = time.perf_counter()\n"
+                  f"with open({str(archive)!r}, encoding='utf-8') as f, open({str(OUT / 'bare.jsonl')!r}, 'w') as o:\n"
+                  "    batch = []\n"
+                  "    for line in f:\n"
+                  "        batch.append(json.loads(line))\n"
+                  "        if len(batch) == 2000:\n"
+                  "            flush(batch, o)\n"
+                  "            batch = []\n"
+                  "    flush(batch, o) if batch else None\n"
+                  "RESULT = {'seconds': time.perf_counter() - t}")
+    return {"per_s": round(rows / r["seconds"])}
+
+
+def latencies(url: str, path: str, body: dict, n: int) -> dict:
+    times = []
+    with httpx.Client(timeout=30) as http:
+        for _ in range(20):
+            http.post(f"{url}{path}", json=body)
+        for _ in range(n):
+            t = time.perf_counter()
+            r = http.post(f"{url}{path}", json=body)
+            times.append((time.perf_counter() - t) * 1000)
+            r.raise_for_status()
+    q = statistics.quantiles(times, n=100)
+    return {"p50_ms": round(q[49], 2), "p95_ms": round(q[94], 2), "p99_ms": round(q[98], 2), "requests": n}
+
+
+def http_figures(texts: list[str]) -> dict:
+    sample = next(t for t in texts if 250 <= len(t) <= 450)
+    with server() as url:
+        real = latencies(url, "/classify", {"text": sample}, 1000)
+        batch = latencies(url, "/classify/batch", {"items": [{"id": str(i), "text": t} for i, t in enumerate(texts[:100])]}, 50)
+    with server("bench.empty_app:create_app") as url:
+        empty = latencies(url, "/classify", {"text": sample}, 1000)
+    return {"classify": real, "empty_endpoint": empty, "classify_batch_100": batch}
+
+
+def model_figures() -> dict:
+    load = run_child("import time\nt = time.perf_counter()\nfrom triage.pipeline import Classifier\nc = Classifier.load()\n"
+                     "c.classify('прогрев')\nRESULT = {'seconds': time.perf_counter() - t}")
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "from training.train import train; train(out=__import__('pathlib').Path('bench/results/model'))"],
+                   cwd=ROOT, check=True, capture_output=True)
+    return {"load_seconds": round(load["seconds"], 2), "training_seconds": round(time.perf_counter() - t, 1),
+            "artifact_mb": round((default_model_dir() / MODEL_FILE).stat().st_size / 2**20, 2)}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--rows", type=int, default=100_000)
+    p.add_argument("--skip-million", action="store_true", help="skip the 1,000,000-row peak-RSS run")
+    args = p.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    texts, origin = source_texts()
+    archive = OUT / "archive.jsonl"
+    build_archive(archive, texts, args.rows)
+    r = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+         "rows": args.rows, "texts": origin, "mean_chars": round(statistics.mean(len(t) for t in texts))}
+    r["score_1"] = score_rate(archive, args.rows)
+    r["score_jobs_2"] = score_rate(archive, args.rows, jobs=2)
+    r["score_dask_2"] = score_rate(archive, args.rows, jobs=2, engine="dask")
+    r["naive"] = naive_rate(texts[:1000])
+    r["tokenize_only"] = tokenize_rate(archive, args.rows)
+    r["bare_tfidf_lr_io"] = bare_tfidf_rate(archive, args.rows)
+    r["http"] = http_figures(texts)
+    r["model"] = model_figures()
+    if not args.skip_million:
+        big = OUT / "archive-1m.jsonl"
+        build_archive(big, texts, 1_000_000)
+        r["score_1_million"] = score_rate(big, 1_000_000)
+        big.unlink()
+    (OUT / "bench.json").write_text(json.dumps(r, indent=2))
+    print(render(r))
+
+
+def render(r: dict) -> str:
+    s1 = r["score_1"]["per_s"]
+    rows = [
+        ("triage score, 1 process", f"{s1:,}/s", f"peak RSS {r['score_1']['peak_rss_mb']} MB"),
+        ("triage score --jobs 2", f"{r['score_jobs_2']['per_s']:,}/s", f"{r['score_jobs_2']['per_s'] / s1:.2f}x single"),
+        ("triage score --engine dask (LocalCluster 2)", f"{r['score_dask_2']['per_s']:,}/s", f"{r['score_dask_2']['per_s'] / s1:.2f}x single"),
+        ("naive spaCy + pymorphy3 lemmatizer (sample)", f"{r['naive']['per_s']:,}/s", f"single is {s1 / r['naive']['per_s']:.1f}x this"),
+        ("spaCy tokenization alone", f"{r['tokenize_only']['per_s']:,}/s", f"single is {s1 / r['tokenize_only']['per_s']:.0%} of this"),
+        ("bare TF-IDF + LR with JSONL I/O", f"{r['bare_tfidf_lr_io']['per_s']:,}/s", ""),
+    ]
+    h = r["http"]
+    for name in ("classify", "empty_endpoint", "classify_batch_100"):
+        rows.append((f"HTTP {name}", f"p50 {h[name]['p50_ms']} ms", f"p95 {h[name]['p95_ms']} / p99 {h[name]['p99_ms']} ms"))
+    m = r["model"]
+    rows.append(("model", f"load {m['load_seconds']} s", f"training {m['training_seconds']} s, artifact {m['artifact_mb']} MB"))
+    if "score_1_million" in r:
+        rows.append(("peak RSS 1,000,000 rows", f"{r['score_1_million']['peak_rss_mb']} MB",
+                     f"{r['score_1_million']['peak_rss_mb'] / r['score_1']['peak_rss_mb']:.2f}x the 100,000-row run"))
+    lines = [f"{r['rows']:,} rows of {r['texts']} (mean {r['mean_chars']} chars) on {r['machine']}", "",
+             "| what | figure | note |", "|---|---:|---|"] + [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
