@@ -8,7 +8,7 @@ import pytest
 distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
 
 from triage.batch import score_file  # noqa: E402
-from triage.distributed import dask_scorer, score_frame, score_with_dask  # noqa: E402
+from triage.distributed import score_frame, score_with_dask  # noqa: E402
 
 TEXTS = ["Курьер опоздал на три часа", "Списали деньги дважды", "Не могу войти в приложение",
          "Оператор нагрубил", "Промокод не сработал", "Звонят с рекламой каждый день"]

@@ -16,17 +16,16 @@ from pathlib import Path
 import numpy as np
 from sklearn.dummy import DummyClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import (accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support,
                              roc_auc_score)
 from sklearn.pipeline import make_pipeline
 
 from training.corpus import Example, load_corpus
-from training.train import SEED, candidates, cross_validate
+from training.train import cross_validate, estimator
 from triage.artifacts import META_FILE, default_model_dir, load_model
 from triage.config import PACKAGE_DIR, Config, load_config
 from triage.features import ComplaintFeatures, prepare
-from triage.model import TriageModel, adjust_prior
+from triage.model import TriageModel
 
 BENCHMARKS = PACKAGE_DIR.parent.parent / "shared" / "benchmarks"
 
@@ -78,32 +77,55 @@ def evaluate_set(model, examples, config: Config, share: float | None) -> dict:
                                  config.scandalist_threshold)}
 
 
-def baselines(train: list[Example], test: list[Example], config: Config) -> dict:
-    """Majority class, plain TF-IDF + LR (no lemmas, no signals), and ablations of our features."""
-    y_train, y_test = [e.root_cause for e in train], [e.root_cause for e in test]
+def benchmark_examples(config: Config) -> dict[str, list[Example]]:
+    """Labeled external sets, split by their `subset` field plus an 'all' entry per file."""
+    sets: dict[str, list[Example]] = {}
+    root = benchmark_dir()
+    for path in sorted(root.glob("*/labeled*.jsonl")) if root.exists() else []:
+        name = f"{path.parent.name}/{path.name}"
+        for line in path.read_text(encoding="utf-8").splitlines():
+            r = json.loads(line) if line.strip() else {}
+            if r.get("root_cause") not in config.root_causes or r.get("tone") not in config.tones:
+                continue
+            e = Example(id=str(r.get("id")), text=r["text"], root_cause=r["root_cause"], tone=r["tone"], split="benchmark")
+            sets.setdefault(f"{name} [all]", []).append(e)
+            sets.setdefault(f"{name} [{r.get('subset', 'all')}]", []).append(e)
+    return sets
+
+
+def baselines(train: list[Example], test: list[Example], config: Config, external: list[Example]) -> dict:
+    """Majority class, plain TF-IDF + LR (no lemmas, no signals), and ablations of our features, each
+    on the held-out split and on the external benchmark (`external`, when there is one)."""
+    y_train = [e.root_cause for e in train]
     t_train = [e.tone == "scandalist" for e in train]
-    t_test = np.array([e.tone == "scandalist" for e in test])
+
+    def scores(predict_cause, predict_tone, examples):
+        if not examples:
+            return {}
+        truth = [e.root_cause for e in examples]
+        tone_truth = np.array([e.tone == "scandalist" for e in examples])
+        return {"cause_macro_f1": cause_metrics(truth, list(predict_cause(examples)), config.root_causes)["macro_f1"],
+                "tone_f1": float(f1_score(tone_truth, predict_tone(examples), zero_division=0))}
+
     out = {}
+    texts = lambda ex: [e.text for e in ex]  # noqa: E731
     for name, make in {
         "majority": lambda: DummyClassifier(strategy="most_frequent"),
         "tfidf_words_logreg": lambda: make_pipeline(TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
-                                                    LogisticRegression(C=10, max_iter=3000, class_weight="balanced",
-                                                                       random_state=SEED)),
+                                                    estimator(8.0)),
     }.items():
-        texts_train, texts_test = [e.text for e in train], [e.text for e in test]
-        cause = make().fit(texts_train, y_train).predict(texts_test)
-        tone = make().fit(texts_train, t_train).predict(texts_test).astype(bool)
-        out[name] = {"cause_macro_f1": cause_metrics(y_test, list(cause), config.root_causes)["macro_f1"],
-                     "tone_f1": float(f1_score(t_test, tone, zero_division=0))}
-    docs_train, docs_test = prepare(e.text for e in train), prepare(e.text for e in test)
-    for name, features in {"ours_without_signals": ComplaintFeatures(use_signals=False),
-                           "ours_without_char_ngrams": ComplaintFeatures(use_chars=False)}.items():
-        est = candidates()["logreg_C8"]
+        cause, tone = make().fit(texts(train), y_train), make().fit(texts(train), t_train)
+        pc, pt = (lambda ex: cause.predict(texts(ex))), (lambda ex: tone.predict(texts(ex)).astype(bool))
+        out[name] = {"holdout": scores(pc, pt, test), "external": scores(pc, pt, external)}
+    docs_train = prepare(texts(train))
+    for name, features in {"ours_C8": ComplaintFeatures(),
+                           "ours_C8_without_signals": ComplaintFeatures(use_signals=False),
+                           "ours_C8_without_char_ngrams": ComplaintFeatures(use_chars=False)}.items():
+        est = estimator(8.0)
         m = TriageModel(config.root_causes, features, est, est).fit(docs_train, y_train, [e.tone for e in train])
-        p_cause, p_tone = m.predict_proba(docs_test)
-        out[name] = {"cause_macro_f1": cause_metrics(y_test, [config.root_causes[i] for i in p_cause.argmax(1)],
-                                                     config.root_causes)["macro_f1"],
-                     "tone_f1": float(f1_score(t_test, p_tone >= 0.5, zero_division=0))}
+        pc = lambda ex, m=m: [config.root_causes[i] for i in m.predict_proba(prepare(texts(ex)))[0].argmax(1)]  # noqa: E731
+        pt = lambda ex, m=m: m.predict_proba(prepare(texts(ex)))[1] >= 0.5  # noqa: E731
+        out[name] = {"holdout": scores(pc, pt, test), "external": scores(pc, pt, external)}
     return out
 
 
@@ -122,22 +144,9 @@ def confident_errors(model, test: list[Example], config: Config, n: int = 20) ->
 
 
 def external_benchmarks(model, config: Config) -> dict:
-    """Every labeled set under the benchmarks folder, per subset, at the deployment prior."""
-    results = {}
-    root = benchmark_dir()
-    if not root.exists():
-        return results
-    for path in sorted(root.glob("*/labeled*.jsonl")):
-        rows = [json.loads(l) for l in path.read_text(encoding="utf-8").splitlines() if l.strip()]
-        rows = [r for r in rows if r.get("root_cause") in config.root_causes and r.get("tone") in config.tones]
-        subsets = {"all": rows}
-        for r in rows:
-            subsets.setdefault(str(r.get("subset", "all")), []).append(r)
-        examples = {name: [Example(id=str(r.get("id")), text=r["text"], root_cause=r["root_cause"], tone=r["tone"],
-                                   split="benchmark") for r in part] for name, part in subsets.items()}
-        results[f"{path.parent.name}/{path.name}"] = {
-            name: evaluate_set(model, ex, config, config.scandalist_share) for name, ex in examples.items()}
-    return results
+    """Every labeled external set, per subset, at the deployment prior."""
+    return {name: evaluate_set(model, ex, config, config.scandalist_share)
+            for name, ex in benchmark_examples(config).items()}
 
 
 def plot_confusion(truth, predicted, labels, path: Path) -> None:
@@ -197,26 +206,28 @@ def render(report: dict, meta: dict) -> str:
     h = report["holdout"]
     head = "| set | rows | cause acc | cause macro-F1 | tone F1 | scand. precision | scand. recall | false-scandalist rate | tone ROC-AUC |"
     lines = [f"# Evaluation of model {meta['version']}", "",
-             f"Corpus sha256 `{meta['training_data']['sha256'][:16]}`; heads: root cause `{meta['heads']['root_cause']}`, "
-             f"tone `{meta['heads']['tone']}`. Tone numbers on the corpus use its own prior (threshold 0.5); on the external "
+             f"Corpus sha256 `{meta['training_data']['sha256'][:16]}`; root cause: {meta['heads']['root_cause']}, "
+             f"tone: {meta['heads']['tone']}; features: {meta['heads']['features']}. Tone numbers on the corpus use its own prior (threshold 0.5); on the external "
              f"benchmark the deployment prior from config.toml ({report['deployment_scandalist_share']}).", "",
              "## Summary", "", head, "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
              _set_line("held-out test", h), _set_line("held-out hard subset", report["hard"]),
              _set_line("held-out test, deployment prior", report["holdout_deployment_prior"])]
-    for name, subsets in report["benchmarks"].items():
-        lines += [_set_line(f"{name} [{sub}]", m) for sub, m in subsets.items()]
+    lines += [_set_line(name, m) for name, m in report["benchmarks"].items()]
     cv = report["cross_validation"]
     lines += ["", "## 5-fold cross-validation on the train split", "",
               f"cause macro-F1 {cv['cause_macro_f1']:.3f} ± {cv['cause_macro_f1_std']:.3f}; "
               f"tone F1 {cv['tone_f1']:.3f} ± {cv['tone_f1_std']:.3f} (held-out: {h['cause']['macro_f1']:.3f} / {h['tone']['f1']:.3f})",
-              "", "## Baselines (same split)", "", "| model | cause macro-F1 | tone F1 |", "|---|---:|---:|"]
-    lines += [f"| {k} | {v['cause_macro_f1']:.3f} | {v['tone_f1']:.3f} |" for k, v in report["baselines"].items()]
-    lines += [f"| **this model** | {h['cause']['macro_f1']:.3f} | {h['tone']['f1']:.3f} |",
+              "", "## Baselines (same split; external = every labeled benchmark text, tone at threshold 0.5, corpus prior)", "",
+              "| model | held-out cause macro-F1 | held-out tone F1 | external cause macro-F1 | external tone F1 |",
+              "|---|---:|---:|---:|---:|"]
+    fmt = lambda d, k: f"{d[k]:.3f}" if k in d else "—"  # noqa: E731
+    lines += [f"| {k} | {fmt(v['holdout'], 'cause_macro_f1')} | {fmt(v['holdout'], 'tone_f1')} | "
+              f"{fmt(v['external'], 'cause_macro_f1')} | {fmt(v['external'], 'tone_f1')} |" for k, v in report["baselines"].items()]
+    lines += [f"| **this model** | {h['cause']['macro_f1']:.3f} | {h['tone']['f1']:.3f} | | |",
               "", "## Held-out per class", "", *_cause_rows(h["cause"]),
               "", f"Tone: ECE {h['tone']['ece']:.3f}. ![confusion](confusion.png) ![reliability](reliability.png)"]
-    for name, subsets in report["benchmarks"].items():
-        for sub, m in subsets.items():
-            lines += ["", f"## External benchmark {name} [{sub}] per class", "", *_cause_rows(m["cause"])]
+    for name, m in report["benchmarks"].items():
+        lines += ["", f"## External benchmark {name} per class", "", *_cause_rows(m["cause"])]
     lines += ["", "## The 20 most confident errors on the held-out split", "", "| id | head | true | predicted | conf. | text |",
               "|---|---|---|---|---:|---|"]
     lines += [f"| {e['id']} | {e['kind']} | {e['true']} | {e['predicted']} | {e['confidence']:.2f} | "
@@ -238,9 +249,10 @@ def evaluate(data: Path | None = None, out: Path | None = None, model_dir: Path 
         "holdout_deployment_prior": evaluate_set(model, test, config, config.scandalist_share),
         "hard": evaluate_set(model, hard, config, None) if hard else {},
         "cross_validation": cross_validate(prepare(e.text for e in train), [e.root_cause for e in train],
-                                           [e.tone for e in train], config, model.cause_estimator,
-                                           model.tone_estimator),
-        "baselines": baselines(train, test, config),
+                                           [e.tone for e in train], config, model.features,
+                                           model.cause_estimator, model.tone_estimator),
+        "baselines": baselines(train, test, config, next((ex for n, ex in benchmark_examples(config).items()
+                                                          if n.endswith("[all]")), [])),
         "confident_errors": confident_errors(model, test, config),
         "benchmarks": external_benchmarks(model, config),
     }
@@ -256,9 +268,9 @@ def evaluate(data: Path | None = None, out: Path | None = None, model_dir: Path 
         "hard": {"cause_macro_f1": report["hard"].get("cause", {}).get("macro_f1"),
                  "tone_f1": report["hard"].get("tone", {}).get("f1")},
         "cross_validation": report["cross_validation"],
-        "benchmarks": {n: {s: {"cause_macro_f1": m["cause"]["macro_f1"], "cause_accuracy": m["cause"]["accuracy"],
-                               "false_scandalist_rate": m["tone"]["false_scandalist_rate"]} for s, m in sub.items()}
-                       for n, sub in report["benchmarks"].items()}}
+        "benchmarks": {n: {"cause_macro_f1": m["cause"]["macro_f1"], "cause_accuracy": m["cause"]["accuracy"],
+                           "false_scandalist_rate": m["tone"]["false_scandalist_rate"]}
+                       for n, m in report["benchmarks"].items()}}
     (model_dir / META_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
     h = report["holdout"]
     return (f"held-out cause macro-F1 {h['cause']['macro_f1']:.3f}, tone F1 {h['tone']['f1']:.3f}; "

@@ -13,7 +13,6 @@ import itertools
 import json
 import math
 import multiprocessing as mp
-import os
 import time
 from array import array
 from contextlib import contextmanager
