@@ -126,3 +126,12 @@ def test_logs_carry_no_complaint_text(client, caplog):
     assert "/classify" in logged
     for piece in ("Анна", "Петрова", "912", "курьер"):
         assert piece not in logged
+
+
+@pytest.mark.parametrize("text,language", [
+    ("Курьер опоздал", "ru"), ("Кур'єр запізнився, посилка ще не прийшла", "uk"), ("", "und"), ("Order 12345 is late", "en"),
+])
+def test_language_table(text, language):
+    from triage.language import detect_language
+
+    assert detect_language(text) == language

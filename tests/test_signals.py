@@ -28,3 +28,14 @@ def test_spans_index_the_original_text(text, _p, _a):
     for s in find_signals(text):
         assert text[s.start:s.end] == s.text
         assert s.name in SIGNAL_NAMES
+
+
+def test_triggers_never_change_the_result():
+    """The substring prefilter must only skip regexes that could not match."""
+    import json
+
+    from training.corpus import DEFAULT_CORPUS
+
+    texts = [json.loads(l)["text"] for l in DEFAULT_CORPUS.read_text(encoding="utf-8").splitlines()]
+    texts += [t.upper() for t, _, _ in TABLE] + ["İstanbul: заказ №123456 на 500 руб, бл@ть"]
+    assert all(find_signals(t) == find_signals(t, prefilter=False) for t in texts)
