@@ -20,6 +20,7 @@ from sklearn.metrics import (accuracy_score, confusion_matrix, f1_score, precisi
                              roc_auc_score)
 from sklearn.pipeline import make_pipeline
 
+from training.card import write_card
 from training.corpus import Example, load_corpus
 from training.train import cross_validate, estimator
 from triage.artifacts import META_FILE, default_model_dir, load_model
@@ -272,6 +273,7 @@ def evaluate(data: Path | None = None, out: Path | None = None, model_dir: Path 
                            "false_scandalist_rate": m["tone"]["false_scandalist_rate"]}
                        for n, m in report["benchmarks"].items()}}
     (model_dir / META_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
+    write_card(meta, model_dir)
     h = report["holdout"]
     return (f"held-out cause macro-F1 {h['cause']['macro_f1']:.3f}, tone F1 {h['tone']['f1']:.3f}; "
             f"report in {out / 'evaluation.md'}")

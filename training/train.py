@@ -15,6 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
 
+from training.card import write_card
 from training.corpus import Corpus, load_corpus
 from triage import __version__
 from triage.artifacts import default_model_dir, save_model
@@ -122,4 +123,7 @@ def train(data: Path | None = None, out: Path | None = None, extra=None, select_
         "seed": SEED,
     }
     meta["training_seconds"] = round(time.perf_counter() - started, 2)
-    return save_model(model, meta, Path(out or default_model_dir()))
+    directory = Path(out or default_model_dir())
+    saved = save_model(model, meta, directory)
+    write_card(saved, directory)
+    return saved
