@@ -42,63 +42,30 @@ def build_archive(path: Path, texts: list[str], rows: int) -> None:
             f.write(json.dumps({"id": i, "text": text}, ensure_ascii=False) + "\n")
 
 
-def run_child(code: str) -> dict:
-    """Run `code` in a fresh Python that prints one JSON line; adds its peak RSS (self + children)."""
-    wrapper = code + ("\nimport resource, json as _j\n"
-                      "_r = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
-                      "print(_j.dumps({**RESULT, 'peak_rss_mb': round(_r / 1024, 1)}))")
-    out = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True, env=os.environ.copy(),
-                         cwd=ROOT, check=True)
+def run_child(name: str, **args) -> dict:
+    """Run bench.child NAME in a fresh Python; returns its seconds and peak RSS."""
+    out = subprocess.run([sys.executable, "-m", "bench.child", name, json.dumps(args)], capture_output=True, text=True,
+                         env=os.environ.copy(), cwd=ROOT, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def score_rate(archive: Path, rows: int, jobs: int = 1, engine: str = "local") -> dict:
-    out = OUT / f"scored-{engine}-{jobs}.jsonl"
-    call = (f"score_with_dask(Path({str(archive)!r}), Path({str(out)!r}), None, {jobs}, progress=False)" if engine == "dask"
-            else f"score_file(Path({str(archive)!r}), Path({str(out)!r}), jobs={jobs}, progress=False)")
-    r = run_child("import time\nfrom pathlib import Path\nfrom triage.batch import score_file\n"
-                  "from triage.distributed import score_with_dask\n"
-                  f"t = time.perf_counter()\ns = {call}\nRESULT = {{'seconds': time.perf_counter() - t, 'read': s['read']}}")
+    r = run_child("score", archive=str(archive), out=str(OUT / f"scored-{engine}-{jobs}.jsonl"), jobs=jobs, engine=engine)
     return {"per_s": round(rows / r["seconds"]), "seconds": round(r["seconds"], 1), "peak_rss_mb": r["peak_rss_mb"]}
 
 
 def naive_rate(texts: list[str]) -> dict:
     sample = OUT / "naive-sample.json"
     sample.write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
-    r = run_child("import time, json, spacy\nnlp = spacy.blank('ru')\nnlp.add_pipe('lemmatizer', config={'mode': 'pymorphy3'})\n"
-                  "nlp.initialize()\n"
-                  f"texts = json.load(open({str(sample)!r}, encoding='utf-8'))\nt = time.perf_counter()\nfor d in nlp.pipe(texts): [w.lemma_ for w in d]\n"
-                  "RESULT = {'seconds': time.perf_counter() - t}")
-    return {"per_s": round(len(texts) / r["seconds"]), "sample": len(texts)}
+    return {"per_s": round(len(texts) / run_child("naive", sample=str(sample))["seconds"]), "sample": len(texts)}
 
 
 def tokenize_rate(archive: Path, rows: int) -> dict:
-    r = run_child("import time, json, spacy\ntok = spacy.blank('ru').tokenizer\n"
-                  f"texts = [json.loads(l)['text'] for l in open({str(archive)!r}, encoding='utf-8')]\n"
-                  "list(tok.pipe(texts[:2000]))\nt = time.perf_counter()\nfor d in tok.pipe(texts, batch_size=1000): len(d)\n"
-                  "RESULT = {'seconds': time.perf_counter() - t}")
-    return {"per_s": round(rows / r["seconds"])}
+    return {"per_s": round(rows / run_child("tokenize", archive=str(archive))["seconds"])}
 
 
 def bare_tfidf_rate(archive: Path, rows: int) -> dict:
-    r = run_child("import time, json\nfrom sklearn.feature_extraction.text import TfidfVectorizer\n"
-                  "from sklearn.linear_model import LogisticRegression\n"
-                  f"train = [json.loads(l) for l in open({str(DEFAULT_CORPUS)!r}, encoding='utf-8')]\n"
-                  "vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)\n"
-                  "clf = LogisticRegression(max_iter=2000).fit(vec.fit_transform([r['text'] for r in train]), [r['root_cause'] for r in train])\n"
-                  "def flush(batch, o):\n"
-                  "    for row, p in zip(batch, clf.predict(vec.transform([b['text'] for b in batch]))):\n"
-                  "        o.write(json.dumps({'id': row['id'], 'root_cause': p}) + '\\n')\n"
-                  "t = time.perf_counter()\n"
-                  f"with open({str(archive)!r}, encoding='utf-8') as f, open({str(OUT / 'bare.jsonl')!r}, 'w') as o:\n"
-                  "    batch = []\n"
-                  "    for line in f:\n"
-                  "        batch.append(json.loads(line))\n"
-                  "        if len(batch) == 2000:\n"
-                  "            flush(batch, o)\n"
-                  "            batch = []\n"
-                  "    flush(batch, o) if batch else None\n"
-                  "RESULT = {'seconds': time.perf_counter() - t}")
+    r = run_child("bare_tfidf", archive=str(archive), out=str(OUT / "bare.jsonl"), corpus=str(DEFAULT_CORPUS))
     return {"per_s": round(rows / r["seconds"])}
 
 
@@ -127,12 +94,8 @@ def http_figures(texts: list[str]) -> dict:
 
 
 def model_figures() -> dict:
-    load = run_child("import time\nt = time.perf_counter()\nfrom triage.pipeline import Classifier\nc = Classifier.load()\n"
-                     "c.classify('прогрев')\nRESULT = {'seconds': time.perf_counter() - t}")
-    t = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "from training.train import train; train(out=__import__('pathlib').Path('bench/results/model'))"],
-                   cwd=ROOT, check=True, capture_output=True)
-    return {"load_seconds": round(load["seconds"], 2), "training_seconds": round(time.perf_counter() - t, 1),
+    return {"load_seconds": round(run_child("load_model")["seconds"], 2),
+            "training_seconds": round(run_child("train", out=str(OUT / "model"))["seconds"], 1),
             "artifact_mb": round((default_model_dir() / MODEL_FILE).stat().st_size / 2**20, 2)}
 
 
