@@ -116,3 +116,14 @@ def test_killed_run_resumes_to_the_same_output(tmp_path):
     assert subprocess.run(cmd + ["--resume"], env=os.environ.copy()).returncode == 0
     assert read_jsonl(cut) == read_jsonl(full)
     assert json.loads((tmp_path / "cut.summary.json").read_text())["read"] == 30000
+
+
+def test_utf8_bom_empty_lines_and_a_huge_field(tmp_path):
+    src = tmp_path / "bom.csv"
+    huge = "Курьер опять опоздал. " * 60000  # ~1.3 million characters in one quoted field
+    src.write_text(f'\ufefftext,id\n"{GOOD[0]}",1\n\n"{huge}",2\n\n', encoding="utf-8")
+    out = tmp_path / "scored.jsonl"
+    summary = score_file(src, out, progress=False)
+    assert (summary["read"], summary["scored"], summary["rejected"]) == (2, 2, 0)
+    rows = read_jsonl(out)
+    assert [r["id"] for r in rows] == ["1", "2"] and rows[1]["truncated"] is True and rows[0]["truncated"] is False
