@@ -16,7 +16,7 @@ import multiprocessing as mp
 import time
 from array import array
 from contextlib import contextmanager
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from functools import lru_cache
 from datetime import date, datetime
@@ -179,19 +179,32 @@ def _chunks(records: Iterator[Record], max_chars: int, skip_to: int):
         yield items, extras, rejects, last
 
 
-def local_scorer(clf: Classifier, jobs: int, model_dir: str | None):
-    """A function mapping (chunk, args) pairs to (chunk, results) in order: in this process, or in
-    `jobs` worker processes that each load the model once."""
+def ordered_window(pairs, submit, limit: int):
+    """Map (chunk, args) pairs to (chunk, results) in input order, with at most `limit` chunks in flight.
+
+    `submit(args)` starts the work somewhere else (a process pool, a Dask cluster) and returns a
+    function that waits for its result. The window keeps memory bounded however long the input is."""
+    pending: deque = deque()
+    for chunk, args in pairs:
+        pending.append((chunk, submit(args)))
+        if len(pending) >= limit:
+            done, wait = pending.popleft()
+            yield done, wait()
+    while pending:
+        done, wait = pending.popleft()
+        yield done, wait()
+
+
+def local_scorer(clf: Classifier, jobs: int):
+    """A context manager yielding the chunk-mapping function: in this process, or in `jobs` worker
+    processes that each load the model once."""
     @contextmanager
     def scorer():
         if jobs <= 1:
             yield lambda pairs: ((c, clf.classify_many(*arg[:2])) for c, arg in pairs)
             return
         with mp.get_context("spawn").Pool(jobs) as pool:
-            def run(pairs):
-                a, b = itertools.tee(pairs)
-                return zip((c for c, _ in a), pool.imap(score_chunk, (arg for _, arg in b)))
-            yield run
+            yield lambda pairs: ordered_window(pairs, lambda a: pool.apply_async(score_chunk, (a,)).get, 2 * jobs)
     return scorer()
 
 
@@ -233,7 +246,7 @@ def score_file(input_path: Path, output: Path, jobs: int = 1, resume: bool = Fal
     from tqdm import tqdm
     chunks = _chunks(records, clf.config.max_chars, state.get("last_line", 0))
     pairs = ((c, (c[0], significant, model_dir)) for c in chunks)
-    with (scorer or local_scorer(clf, jobs, model_dir)) as run, \
+    with (scorer or local_scorer(clf, jobs)) as run, \
             tqdm(total=None, unit=" rows", disable=not progress, mininterval=0.5) as bar:
         for (items, extras, rejects, last), results in run(pairs):
             rows = [{**r, **extra} for r, extra in zip(results, extras)]

@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections import deque
 from contextlib import contextmanager
 from pathlib import Path
 
-from triage.batch import score_chunk, score_file, to_item
+from triage.batch import ordered_window, score_chunk, score_file, to_item
 from triage.io import Record
 
 RESULT_COLUMNS = ("root_cause", "root_cause_scores", "secondary_causes", "tone", "tone_score", "signals",
@@ -38,17 +37,7 @@ def dask_scorer(scheduler: str | None = None, n_workers: int = 2, window: int | 
     try:
         limit = window or 2 * max(1, len(client.scheduler_info()["workers"]))
 
-        def run(pairs):
-            pending = deque()
-            for chunk, args in pairs:
-                pending.append((chunk, client.submit(score_chunk, args, pure=False)))
-                if len(pending) >= limit:
-                    chunk0, future = pending.popleft()
-                    yield chunk0, future.result()
-            while pending:
-                chunk0, future = pending.popleft()
-                yield chunk0, future.result()
-        yield run
+        yield lambda pairs: ordered_window(pairs, lambda a: client.submit(score_chunk, a, pure=False).result, limit)
     finally:
         client.close()
         if cluster is not None:
