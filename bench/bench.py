@@ -12,9 +12,11 @@ import itertools
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -50,12 +52,13 @@ def run_child(name: str, **args) -> dict:
 
 
 def score_rate(archive: Path, rows: int, jobs: int = 1, engine: str = "local") -> dict:
-    r = run_child("score", archive=str(archive), out=str(OUT / f"scored-{engine}-{jobs}.jsonl"), jobs=jobs, engine=engine)
+    r = run_child("score", archive=str(archive), out=str(archive.parent / f"scored-{engine}-{jobs}.jsonl"), jobs=jobs,
+                  engine=engine)
     return {"per_s": round(rows / r["seconds"]), "seconds": round(r["seconds"], 1), "peak_rss_mb": r["peak_rss_mb"]}
 
 
-def naive_rate(texts: list[str]) -> dict:
-    sample = OUT / "naive-sample.json"
+def naive_rate(texts: list[str], archive_dir: Path) -> dict:
+    sample = archive_dir / "naive-sample.json"
     sample.write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
     return {"per_s": round(len(texts) / run_child("naive", sample=str(sample))["seconds"]), "sample": len(texts)}
 
@@ -65,7 +68,7 @@ def tokenize_rate(archive: Path, rows: int) -> dict:
 
 
 def bare_tfidf_rate(archive: Path, rows: int) -> dict:
-    r = run_child("bare_tfidf", archive=str(archive), out=str(OUT / "bare.jsonl"), corpus=str(DEFAULT_CORPUS))
+    r = run_child("bare_tfidf", archive=str(archive), out=str(archive.parent / "bare.jsonl"), corpus=str(DEFAULT_CORPUS))
     return {"per_s": round(rows / r["seconds"])}
 
 
@@ -106,23 +109,25 @@ def main() -> None:
     args = p.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     texts, origin = source_texts()
-    archive = OUT / "archive.jsonl"
+    work = Path(tempfile.mkdtemp(prefix="triage-bench-"))  # real text stays out of the repository
+    archive = work / "archive.jsonl"
     build_archive(archive, texts, args.rows)
     r = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
          "rows": args.rows, "texts": origin, "mean_chars": round(statistics.mean(len(t) for t in texts))}
     r["score_1"] = score_rate(archive, args.rows)
     r["score_jobs_2"] = score_rate(archive, args.rows, jobs=2)
     r["score_dask_2"] = score_rate(archive, args.rows, jobs=2, engine="dask")
-    r["naive"] = naive_rate(texts[:1000])
+    r["naive"] = naive_rate(texts[:1000], work)
     r["tokenize_only"] = tokenize_rate(archive, args.rows)
     r["bare_tfidf_lr_io"] = bare_tfidf_rate(archive, args.rows)
     r["http"] = http_figures(texts)
     r["model"] = model_figures()
     if not args.skip_million:
-        big = OUT / "archive-1m.jsonl"
+        big = work / "archive-1m.jsonl"
         build_archive(big, texts, 1_000_000)
         r["score_1_million"] = score_rate(big, 1_000_000)
         big.unlink()
+    shutil.rmtree(work, ignore_errors=True)
     (OUT / "bench.json").write_text(json.dumps(r, indent=2))
     print(render(r))
 
