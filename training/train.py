@@ -17,6 +17,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from training.card import write_card
 from training.corpus import Corpus, load_corpus
+from training.feedback_merge import merge_feedback
 from triage import __version__
 from triage.artifacts import default_model_dir, save_model
 from triage.config import Config, load_config
@@ -92,11 +93,13 @@ def holdout_metrics(model: TriageModel, corpus: Corpus, config: Config) -> dict:
 
 
 def train(data: Path | None = None, out: Path | None = None, extra=None, select_models: bool = True) -> dict:
-    """Fit, measure and save; `extra` are additional training examples (agents' corrections)."""
+    """Fit, measure and save. `extra` are agents' corrections as examples, oldest first; they join the
+    train split by the rules of training/feedback_merge.py (never the test split)."""
     started = time.perf_counter()
     config = load_config()
     corpus = load_corpus(config, data)
-    examples = corpus.split("train") + list(extra or [])
+    merged = merge_feedback(corpus, list(extra or []))
+    examples = merged.train
     docs = prepare(e.text for e in examples)
     causes = [e.root_cause for e in examples]
     tones = [e.tone for e in examples]
@@ -108,10 +111,11 @@ def train(data: Path | None = None, out: Path | None = None, extra=None, select_
                         estimator(spec["tone_C"]))
     model.fit(docs, causes, tones)
     meta = {
-        "version": f"{__version__}+{corpus.sha256[:8]}",
+        "version": f"{__version__}+{corpus.sha256[:8]}" + (f".fb{merged.digest[:8]}" if merged.used else ""),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "training_data": {"path": str(Path(data or "corpora/complaints.jsonl")), "sha256": corpus.sha256,
-                          "train_rows": len(corpus.split("train")), "feedback_rows": len(list(extra or [])),
+                          "train_rows": len(corpus.split("train")), "feedback_rows": len(merged.used),
+                          "feedback": merged.summary(),
                           "problems": corpus.problems[:50]},
         "labels": {"root_cause": list(config.root_causes), "tone": list(config.tones)},
         "heads": {"root_cause": f"logistic regression C={spec['cause_C']:g}",

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from triage.errors import TriageError
+from triage.feedback_api import install as install_feedback
 from triage.history import Customer
 from triage.pipeline import Classifier, Item
 from triage.schemas import BatchIn, BatchOut, ComplaintIn, ResultOut
@@ -142,4 +143,5 @@ def create_app(settings: Settings | None = None, classifier: Classifier | None =
         results = await run_in_threadpool(clf.classify_many, items)
         return {"results": [{**r, "truncated": cut} for r, (_, cut) in zip(results, checked)]}
 
+    install_feedback(app, authorized, ready)  # /feedback, /review queue and page: triage/feedback_api.py
     return app

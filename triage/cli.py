@@ -48,13 +48,65 @@ def _score(args) -> int:
     return 0
 
 
+def _feedback_examples() -> list:
+    """Agents' corrections from the database as training examples; the ones left out are listed on stderr."""
+    from training.feedback_merge import feedback_examples
+    from triage.config import load_config
+    from triage.feedback import FeedbackStore
+
+    with FeedbackStore.open() as store:
+        examples, problems = feedback_examples(store.feedback(), load_config())
+    for problem in problems:
+        print(f"triage: not used: {problem}", file=sys.stderr)
+    return examples
+
+
 def _train(args) -> int:
     from training.train import train
 
-    meta = train(Path(args.data) if args.data else None, select_models=not args.no_select)
+    extra = _feedback_examples() if args.feedback else None
+    meta = train(Path(args.data) if args.data else None, extra=extra, select_models=not args.no_select)
     h = meta["metrics"]["holdout"]
     print(f"model {meta['version']}: held-out cause macro-F1 {h['cause_macro_f1']:.3f}, "
           f"tone F1 {h['tone_f1']:.3f} ({meta['training_seconds']} s)", file=sys.stderr)
+    if args.feedback:
+        fb = meta["training_data"]["feedback"]
+        print(f"feedback: {fb['used']} corrections used ({len(fb['replaced_corpus_ids'])} replaced corpus labels, "
+              f"{len(fb['superseded'])} superseded by a later correction of the same text); "
+              f"{len(fb['dropped_test_split'])} dropped because their text is in the test split"
+              + (f": {', '.join(fb['dropped_test_split'])}" if fb["dropped_test_split"] else ""), file=sys.stderr)
+    return 0
+
+
+def _feedback_export(args) -> int:
+    from triage.feedback import FeedbackStore, export_jsonl, parse_time
+
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise InputError(f"{out.parent}: no such directory for the export")
+    try:
+        since = parse_time(args.since) if args.since else None
+    except ValueError as exc:
+        raise InputError(f"--since: {exc}") from None
+    with FeedbackStore.open() as store:
+        count = export_jsonl(store, out, since)
+    print(f"{count} corrections written to {out}", file=sys.stderr)
+    return 0
+
+
+def _feedback_purge(args) -> int:
+    from triage.config import load_config
+    from triage.feedback import FeedbackStore, parse_age
+
+    older_than = args.older_than or f"{load_config().feedback_retention_days}d"
+    try:
+        age = parse_age(older_than)
+    except ValueError as exc:
+        raise InputError(f"--older-than: {exc}") from None
+    with FeedbackStore.open() as store:
+        deleted = store.purge(age)
+    print(f"deleted {deleted['feedback']} corrections and {deleted['review_items']} queued classifications "
+          f"older than {older_than.strip()}", file=sys.stderr)
     return 0
 
 
@@ -124,6 +176,20 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--input", help="the original archive, to quote example complaints (scored files carry no text)")
     r.set_defaults(func=_report)
 
+    f = sub.add_parser("feedback", help="agents' corrections in the feedback database (TRIAGE_DB)")
+    fsub = f.add_subparsers(dest="feedback_command", required=True)
+    fe = fsub.add_parser("export", help="write the stored corrections as JSON lines")
+    fe.add_argument("out", metavar="OUT.jsonl")
+    fe.add_argument("--since", help="only corrections stored from this ISO date or datetime on (UTC by default)")
+    fe.set_defaults(func=_feedback_export)
+    fp = fsub.add_parser("purge", help="delete corrections and queued classifications older than an age",
+                         description="Retention of personal data: deletes agents' corrections and the "
+                                     "classifications kept for the review queue that are older than the age. "
+                                     "Run it daily (e.g. from cron).")
+    fp.add_argument("--older-than", metavar="AGE",
+                    help="e.g. 90d, 12h or 2w; default: [feedback] retention_days in config.toml (90 days)")
+    fp.set_defaults(func=_feedback_purge)
+
     v = sub.add_parser("serve", help="run the HTTP API with uvicorn")
     v.add_argument("--host", default="127.0.0.1")
     v.add_argument("--port", type=int, default=8000)
@@ -134,9 +200,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if getattr(args, "feedback", False):
-        print("triage: --feedback is not available yet: the feedback store is not built", file=sys.stderr)
-        return 2
     if getattr(args, "jobs", 1) < 1:
         print("triage: --jobs must be at least 1", file=sys.stderr)
         return 2

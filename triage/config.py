@@ -30,6 +30,19 @@ class Config:
     max_chars: int
     max_batch_items: int
     min_cyrillic_share: float
+    feedback_retention_days: int
+    review_record: str
+    review_days: int
+
+
+REVIEW_RECORD = ("low_confidence", "all", "none")
+
+
+def _positive_int(table: dict, key: str, default: int, where: str) -> int:
+    value = table.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"{where}: '{key}' must be a whole number of days, at least 1, got {value!r}")
+    return value
 
 
 def _probability(table: dict, key: str, where: str) -> float:
@@ -48,7 +61,10 @@ def parse_config(raw: dict, where: str) -> Config:
     if tones != ["legitimate", "scandalist"]:
         raise ConfigError(f"{where}: 'tones' must be exactly [\"legitimate\", \"scandalist\"], got {tones!r}")
     th, prior = raw.get("thresholds", {}), raw.get("prior", {})
-    text, lang = raw.get("text", {}), raw.get("language", {})
+    text, lang, fb = raw.get("text", {}), raw.get("language", {}), raw.get("feedback", {})
+    if fb.get("review_record", "low_confidence") not in REVIEW_RECORD:
+        raise ConfigError(f"{where}: 'feedback.review_record' must be one of {list(REVIEW_RECORD)}, "
+                          f"got {fb.get('review_record')!r}")
     share = _probability(prior, "scandalist_share", where)
     if not 0.0 < share < 1.0:
         raise ConfigError(f"{where}: 'prior.scandalist_share' must be strictly between 0 and 1, got {share}")
@@ -64,6 +80,9 @@ def parse_config(raw: dict, where: str) -> Config:
         max_chars=int(text.get("max_chars", 20000)),
         max_batch_items=int(text.get("max_batch_items", 1000)),
         min_cyrillic_share=_probability(lang, "min_cyrillic_share", where),
+        feedback_retention_days=_positive_int(fb, "retention_days", 90, f"{where} [feedback]"),
+        review_record=fb.get("review_record", "low_confidence"),
+        review_days=_positive_int(fb, "review_days", 7, f"{where} [feedback]"),
     )
 
 

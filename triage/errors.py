@@ -15,3 +15,7 @@ class ModelError(TriageError):
 
 class InputError(TriageError):
     """Input unusable before any work starts (missing file, no `text` column, bad option)."""
+
+
+class StoreError(TriageError):
+    """The feedback database cannot be used (unreachable, or written by a newer triage)."""
