@@ -28,9 +28,11 @@ def model_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _use_model(model_dir):
-    """Every test, CLI subprocess included, loads the same model."""
+def _use_model(model_dir, tmp_path_factory):
+    """Every test, CLI subprocess included, loads the same model and writes feedback to a temporary
+    database, never to the user's own."""
     os.environ["TRIAGE_MODEL"] = str(model_dir)
+    os.environ.setdefault("TRIAGE_DB", f"sqlite:///{tmp_path_factory.mktemp('feedback')}/feedback.db")
     yield
 
 

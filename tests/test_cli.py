@@ -21,7 +21,7 @@ def test_classify_prints_a_result():
     assert any(s["name"] == "repeat_contact" for s in result["signals"])
 
 
-@pytest.mark.parametrize("command", ["classify", "score", "train", "evaluate", "serve"])
+@pytest.mark.parametrize("command", ["classify", "score", "train", "evaluate", "serve", "report", "feedback"])
 def test_help_everywhere(command):
     r = triage(command, "--help")
     assert r.returncode == 0 and "usage" in r.stdout
