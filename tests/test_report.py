@@ -87,3 +87,14 @@ def test_report_renders_in_headless_chromium(scored, tmp_path):
                     f"--screenshot={shot}", "--window-size=1000,2000", out.as_uri()], check=True, timeout=60,
                    capture_output=True)
     assert shot.stat().st_size > 10_000
+
+
+def test_feedback_section_counts_agreement_and_confusions(scored):
+    records = [{"predicted": {"root_cause": "delivery"}, "corrected": {"tone": "legitimate"}},
+               {"predicted": {"root_cause": "delivery"}, "corrected": {"root_cause": "refund"}},
+               {"predicted": {"root_cause": "delivery"}, "corrected": {"root_cause": "refund"}},
+               {"predicted": {"root_cause": "billing"}, "corrected": {"root_cause": "billing"}}]
+    page = write_report(scored / "scored.jsonl", scored / "fb.html", "html", feedback=records).read_text(encoding="utf-8")
+    section = page.split('id="feedback"')[1]
+    assert "<td>delivery</td><td>3</td><td>33%</td>" in section and "<td>billing</td><td>1</td><td>100%</td>" in section
+    assert "<td>delivery</td><td>refund</td><td>2</td>" in section

@@ -123,7 +123,14 @@ def _report(args) -> int:
 
     if not Path(args.scored).exists():
         raise InputError(f"{args.scored}: no such file or directory")
-    out = write_report(Path(args.scored), Path(args.out), args.format, Path(args.input) if args.input else None)
+    input_path = Path(args.input) if args.input else None
+    if args.feedback:
+        from triage.feedback import FeedbackStore
+
+        with FeedbackStore.open() as store:
+            out = write_report(Path(args.scored), Path(args.out), args.format, input_path, store.feedback())
+    else:
+        out = write_report(Path(args.scored), Path(args.out), args.format, input_path)
     print(f"report written to {out}", file=sys.stderr)
     return 0
 
@@ -174,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", required=True, help="report file to write")
     r.add_argument("--format", choices=["html", "md"], default="html")
     r.add_argument("--input", help="the original archive, to quote example complaints (scored files carry no text)")
+    r.add_argument("--feedback", action="store_true",
+                   help="add agents' agreement with the model from the feedback database (TRIAGE_DB)")
     r.set_defaults(func=_report)
 
     f = sub.add_parser("feedback", help="agents' corrections in the feedback database (TRIAGE_DB)")

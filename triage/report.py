@@ -142,7 +142,24 @@ def customers_section(scored: Path) -> tuple[list[dict], float, float]:
             sum(r.get("revenue_12m") or 0 for r in chronic) / revenue)
 
 
-def build(scored: Path, input_path: Path | None = None) -> dict:
+def feedback_summary(records) -> dict:
+    """Agreement between the model and agents per predicted cause, and the most corrected confusions.
+    A correction that leaves the root cause alone counts as agreement on the cause."""
+    total, agreed, confusions = Counter(), Counter(), Counter()
+    for r in records:
+        predicted = (r.get("predicted") or {}).get("root_cause")
+        corrected = (r.get("corrected") or {}).get("root_cause")
+        if not predicted:
+            continue
+        total[predicted] += 1
+        if corrected in (None, predicted):
+            agreed[predicted] += 1
+        else:
+            confusions[(predicted, corrected)] += 1
+    return {"total": total, "agreed": agreed, "confusions": confusions}
+
+
+def build(scored: Path, input_path: Path | None = None, feedback=None) -> dict:
     agg = Aggregates()
     for row in scored_rows(scored):
         agg.add(row)
@@ -150,11 +167,12 @@ def build(scored: Path, input_path: Path | None = None) -> dict:
     texts = example_texts(input_path, wanted)
     chronic, volume_share, revenue_share = customers_section(scored)
     return {"agg": agg, "charts": charts(agg) if agg.total else {}, "texts": texts, "chronic": chronic,
-            "chronic_volume_share": volume_share, "chronic_revenue_share": revenue_share}
+            "chronic_volume_share": volume_share, "chronic_revenue_share": revenue_share,
+            "feedback": feedback_summary(feedback or [])}
 
 
 SECTIONS = ("Распределение причин", "Динамика", "Парето причин", "Законные и скандальные по причинам",
-            "Частые сигналы", "Хронические заявители", "Примеры жалоб по причинам")
+            "Частые сигналы", "Хронические заявители", "Примеры жалоб по причинам", "Исправления агентов")
 
 
 def _tables(data: dict) -> dict[str, list[list]]:
@@ -167,6 +185,10 @@ def _tables(data: dict) -> dict[str, list[list]]:
         "tone": [["причина", "законные", "скандальные", "доля скандальных"]] +
                 [[c, agg.causes[c] - agg.scandalist[c], agg.scandalist[c], f"{agg.scandalist[c] / agg.causes[c]:.0%}"] for c in causes],
         "signals": [["сигнал", "срабатываний"]] + [[s, n] for s, n in agg.signals.most_common(12)],
+        "agreement": [["причина по модели", "исправлений", "согласие агентов"]] +
+                     [[c, n, f"{data['feedback']['agreed'][c] / n:.0%}"] for c, n in data["feedback"]["total"].most_common()],
+        "confusions": [["модель сказала", "агент исправил на", "раз"]] +
+                      [[a, b, n] for (a, b), n in data["feedback"]["confusions"].most_common(10)],
         "chronic": [["клиент", "жалоб", "за 90 дней", "доля скандальных", "выручка 12 мес.", "причины"]] +
                    [[r["customer_id"], r["complaints"], r["complaints_90d"], f"{r['scandalist_share']:.0%}",
                      r.get("revenue_12m") or "—", "; ".join(r["reasons"])] for r in data["chronic"][:50]],
@@ -206,6 +228,8 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}img{{max-width:100
 <h2 id="chronic">{s[5]}</h2><p>Хронических клиентов: {len(data['chronic'])}; их доля в объёме жалоб
 {data['chronic_volume_share']:.1%}, в выручке {data['chronic_revenue_share']:.1%}.</p>{table(t['chronic'])}
 <h2 id="examples">{s[6]}</h2>{''.join(examples)}
+<h2 id="feedback">{s[7]}</h2>{table(t['agreement']) + table(t['confusions']) if data['feedback']['total'] else
+    '<p>Исправлений нет (или отчёт построен без --feedback).</p>'}
 </body></html>"""
 
 
@@ -227,11 +251,13 @@ def to_markdown(data: dict, title: str, out: Path) -> str:
     return (f"# {title}\n\nЖалоб: {agg.total}.\n\n## {s[0]}\n\n{table(t['causes'])}\n\n## {s[1]}\n\n{img('trend')}\n\n"
             f"## {s[2]}\n\n{img('pareto')}\n\n## {s[3]}\n\n{img('tone')}\n\n{table(t['tone'])}\n\n## {s[4]}\n\n"
             f"{table(t['signals'])}\n\n## {s[5]}\n\nДоля в объёме жалоб {data['chronic_volume_share']:.1%}, в выручке "
-            f"{data['chronic_revenue_share']:.1%}.\n\n{table(t['chronic'])}\n\n## {s[6]}\n\n{examples}\n")
+            f"{data['chronic_revenue_share']:.1%}.\n\n{table(t['chronic'])}\n\n## {s[6]}\n\n{examples}\n\n## {s[7]}\n\n"
+            f"{table(t['agreement'])}\n\n{table(t['confusions'])}\n")
 
 
-def write_report(scored: Path, out: Path, fmt: str = "html", input_path: Path | None = None) -> Path:
-    data = build(Path(scored), Path(input_path) if input_path else None)
+def write_report(scored: Path, out: Path, fmt: str = "html", input_path: Path | None = None, feedback=None) -> Path:
+    """`feedback`: agents' correction records (FeedbackStore.feedback()), for the agreement section."""
+    data = build(Path(scored), Path(input_path) if input_path else None, feedback)
     title = f"Отчёт по жалобам: {Path(scored).name}"
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
