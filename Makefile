@@ -33,9 +33,9 @@ system-deps:
 	  || echo "system-deps: could not install chromium/postgresql; their tests will be skipped"; \
 	else echo "system-deps: not root or no apt-get; browser and PostgreSQL tests will be skipped"; fi
 
-## Retrain from corpora/ (model selection by 5-fold CV), then write the evaluation report.
+## Retrain from corpora/ plus agents' corrections (model selection by 3-fold CV), then the evaluation report.
 train: $(STAMP)
-	$(BIN)/triage train
+	$(BIN)/triage train --feedback
 	$(BIN)/triage evaluate
 
 eval: $(STAMP)
