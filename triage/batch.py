@@ -234,8 +234,8 @@ def score_file(input_path: Path, output: Path, jobs: int = 1, resume: bool = Fal
     if state:
         if not resumable:
             raise InputError("--resume needs a .jsonl or .csv OUTPUT and the local engine")
-        for writer, key in ((out, "out_bytes"), (rej, "rej_bytes")):
-            writer._f.truncate(state[key])
+        out.truncate(state["out_bytes"])
+        rej.truncate(state["rej_bytes"])
     counts = {"read": state.get("read", 0), "scored": state.get("scored", 0), "rejected": state.get("rejected", 0)}
     history = History()
     if state and out.ext == ".jsonl":
@@ -258,10 +258,8 @@ def score_file(input_path: Path, output: Path, jobs: int = 1, resume: bool = Fal
             counts["scored"] += len(rows)
             counts["rejected"] += len(rejects)
             if resumable:
-                out.flush()
-                rej.flush()
                 progress_path.write_text(json.dumps({"input": str(input_path.resolve()), "last_line": last,
-                                                     "out_bytes": out._f.tell(), "rej_bytes": rej._f.tell(),
+                                                     "out_bytes": out.flush(), "rej_bytes": rej.flush(),
                                                      **counts}))
             bar.update(len(items) + len(rejects))
     out.commit()

@@ -208,10 +208,15 @@ class AtomicWriter:
             self._writer = pq.ParquetWriter(self.tmp, table.schema)
         self._writer.write_table(table)
 
-    def flush(self) -> None:
-        if self.ext != ".parquet":
-            self._f.flush()
-            os.fsync(self._f.fileno())
+    def flush(self) -> int:
+        """Make everything written so far durable; returns the partial file's size in bytes."""
+        self._f.flush()
+        os.fsync(self._f.fileno())
+        return self._f.tell()
+
+    def truncate(self, size: int) -> None:
+        """Cut the partial file back to `size` bytes: the end of the last complete chunk (resume)."""
+        self._f.truncate(size)
 
     def commit(self) -> None:
         if self.ext == ".parquet" and self._writer is None:  # no rows: still a readable, empty file
