@@ -84,10 +84,15 @@ def test_missing_text_column_fails_before_any_work(tmp_path):
     assert not list(tmp_path.glob("o*"))
 
 
+def numbered_archive(path: Path, rows: int) -> Path:
+    """A JSONL archive of `rows` distinct complaints."""
+    path.write_text("".join(json.dumps({"id": i, "text": GOOD[i % 4] + f" номер {i}"}, ensure_ascii=False) + "\n"
+                            for i in range(rows)), encoding="utf-8")
+    return path
+
+
 def test_jobs_2_gives_the_same_rows_as_one_process(tmp_path):
-    src = tmp_path / "in.jsonl"
-    src.write_text("".join(json.dumps({"id": i, "text": GOOD[i % 4] + f" {i}"}, ensure_ascii=False) + "\n"
-                           for i in range(2500)), encoding="utf-8")
+    src = numbered_archive(tmp_path / "in.jsonl", 2500)
     one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
     score_file(src, one, progress=False)
     score_file(src, two, jobs=2, progress=False)
@@ -96,9 +101,7 @@ def test_jobs_2_gives_the_same_rows_as_one_process(tmp_path):
 
 def test_killed_run_resumes_to_the_same_output(tmp_path):
     """A fault test: kill the scorer mid-run, --resume, and compare with an uninterrupted run."""
-    src = tmp_path / "in.jsonl"
-    src.write_text("".join(json.dumps({"id": i, "text": GOOD[i % 4] + f" номер {i}"}, ensure_ascii=False) + "\n"
-                           for i in range(30000)), encoding="utf-8")
+    src = numbered_archive(tmp_path / "in.jsonl", 30000)
     full, cut = tmp_path / "full.jsonl", tmp_path / "cut.jsonl"
     score_file(src, full, progress=False)
     cmd = [sys.executable, "-m", "triage.cli", "score", str(src), str(cut), "--quiet"]
