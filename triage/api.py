@@ -51,8 +51,18 @@ def _customer(c) -> Customer | None:
     return Customer(id=c.id, complaints_90d=c.complaints_90d, revenue_12m=c.revenue_12m) if c else None
 
 
+def _log_to_stderr() -> None:
+    """JSON request lines go to stderr unless the host application configured logging itself."""
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+
+
 def create_app(settings: Settings | None = None, classifier: Classifier | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
+    _log_to_stderr()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

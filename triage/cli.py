@@ -138,8 +138,10 @@ def _report(args) -> int:
 def _serve(args) -> int:
     import uvicorn
 
+    # One JSON line per request comes from the app itself (with the request id); uvicorn's own access
+    # log would repeat it without the id.
     uvicorn.run("triage.api:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
-                log_level="info")
+                log_level="info", access_log=False)
     return 0
 
 
