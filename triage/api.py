@@ -66,7 +66,9 @@ def create_app(settings: Settings | None = None, classifier: Classifier | None =
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        app.state.classifier = classifier or await run_in_threadpool(Classifier.load, settings.model_dir)
+        loaded = classifier or await run_in_threadpool(Classifier.load, settings.model_dir)
+        await run_in_threadpool(loaded.classify, "прогрев")  # load spaCy and the dictionary before /health says ok
+        app.state.classifier = loaded
         _log(event="model_loaded", model_version=app.state.classifier.version)
         yield
         app.state.classifier = None
