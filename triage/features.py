@@ -19,7 +19,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from triage.normalize import Normalized, normalize_many
-from triage.signals import SIGNAL_NAMES, Signal, find_signals
+from triage.signals import SIGNAL_NAMES, Signal, find_signals, signal_counts
 
 
 @dataclass(frozen=True)
@@ -51,9 +51,7 @@ def style_vector(doc: Doc) -> list[float]:
 
 
 def _signal_vector(doc: Doc) -> list[float]:
-    counts = dict.fromkeys(SIGNAL_NAMES, 0)
-    for s in doc.signals:
-        counts[s.name] += 1
+    counts = signal_counts(doc.signals)
     return [math.log1p(counts[name]) for name in SIGNAL_NAMES]
 
 
