@@ -26,7 +26,7 @@ from training.train import cross_validate, estimator
 from triage.artifacts import META_FILE, default_model_dir, load_model
 from triage.config import PACKAGE_DIR, Config, load_config
 from triage.features import ComplaintFeatures, prepare
-from triage.model import TriageModel
+from triage.model import TriageModel, adjust_prior
 
 BENCHMARKS = PACKAGE_DIR.parent.parent / "shared" / "benchmarks"
 
@@ -71,7 +71,12 @@ def score_examples(model: TriageModel, examples: list[Example], config: Config, 
 
 
 def evaluate_set(model, examples, config: Config, share: float | None) -> dict:
-    p_cause, p_tone, predicted = score_examples(model, examples, config, share)
+    _, p_tone, predicted = score_examples(model, examples, config, share)
+    return set_metrics(examples, p_tone, predicted, config)
+
+
+def set_metrics(examples: list[Example], p_tone: np.ndarray, predicted: list[str], config: Config) -> dict:
+    """Cause and tone metrics of already scored examples."""
     truth = [e.root_cause for e in examples]
     return {"rows": len(examples), "cause": cause_metrics(truth, predicted, config.root_causes),
             "tone": tone_metrics(np.array([e.tone == "scandalist" for e in examples]), p_tone,
@@ -130,8 +135,9 @@ def baselines(train: list[Example], test: list[Example], config: Config, externa
     return out
 
 
-def confident_errors(model, test: list[Example], config: Config, n: int = 20) -> list[dict]:
-    p_cause, p_tone, predicted = score_examples(model, test, config, None)
+def confident_errors(test: list[Example], p_cause: np.ndarray, p_tone: np.ndarray, predicted: list[str],
+                     n: int = 20) -> list[dict]:
+    """The `n` wrong predictions the model was surest of, from scores at the corpus prior."""
     errors = []
     for i, e in enumerate(test):
         if predicted[i] != e.root_cause:
@@ -144,10 +150,9 @@ def confident_errors(model, test: list[Example], config: Config, n: int = 20) ->
     return sorted(errors, key=lambda x: -x["confidence"])[:n]
 
 
-def external_benchmarks(model, config: Config) -> dict:
+def external_benchmarks(model, config: Config, sets: dict[str, list[Example]]) -> dict:
     """Every labeled external set, per subset, at the deployment prior."""
-    return {name: evaluate_set(model, ex, config, config.scandalist_share)
-            for name, ex in benchmark_examples(config).items()}
+    return {name: evaluate_set(model, ex, config, config.scandalist_share) for name, ex in sets.items()}
 
 
 def plot_confusion(truth, predicted, labels, path: Path) -> None:
@@ -244,22 +249,24 @@ def evaluate(data: Path | None = None, out: Path | None = None, model_dir: Path 
     corpus = load_corpus(config, data)
     train, test = corpus.split("train"), corpus.split("test")
     hard = [e for e in test if e.hard]
+    external = benchmark_examples(config)
+    # The test split is scored once; the deployment-prior tone is the same correction predict_proba applies.
+    p_cause, p_tone, predicted = score_examples(model, test, config, None)
+    deployed = adjust_prior(p_tone, model.train_scandalist_share_, config.scandalist_share)
     report = {
         "deployment_scandalist_share": config.scandalist_share,
-        "holdout": evaluate_set(model, test, config, None),
-        "holdout_deployment_prior": evaluate_set(model, test, config, config.scandalist_share),
+        "holdout": set_metrics(test, p_tone, predicted, config),
+        "holdout_deployment_prior": set_metrics(test, deployed, predicted, config),
         "hard": evaluate_set(model, hard, config, None) if hard else {},
         "cross_validation": cross_validate(prepare(e.text for e in train), [e.root_cause for e in train],
                                            [e.tone for e in train], config, model.features,
                                            model.cause_estimator, model.tone_estimator),
-        "baselines": baselines(train, test, config, next((ex for n, ex in benchmark_examples(config).items()
-                                                          if n.endswith("[all]")), [])),
-        "confident_errors": confident_errors(model, test, config),
-        "benchmarks": external_benchmarks(model, config),
+        "baselines": baselines(train, test, config, next((ex for n, ex in external.items() if n.endswith("[all]")), [])),
+        "confident_errors": confident_errors(test, p_cause, p_tone, predicted),
+        "benchmarks": external_benchmarks(model, config, external),
     }
     out = Path(out or model_dir)
     out.mkdir(parents=True, exist_ok=True)
-    p_cause, p_tone, predicted = score_examples(model, test, config, None)
     plot_confusion([e.root_cause for e in test], predicted, config.root_causes, out / "confusion.png")
     plot_reliability(np.array([e.tone == "scandalist" for e in test]), p_tone, out / "reliability.png")
     (out / "evaluation.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
