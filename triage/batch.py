@@ -88,7 +88,8 @@ def to_item(record: Record, max_chars: int) -> tuple[Item, dict]:
     extra = {"line": record.line, "truncated": len(text) > max_chars, "customer_id": cid,
              "created_at": created.isoformat() if created else None, "revenue_12m": revenue,
              "complaints_90d": int(count) if count is not None else None}
-    customer = Customer(id=cid, complaints_90d=extra["complaints_90d"], revenue_12m=revenue) if cid or revenue is not None or count is not None else None
+    known = cid is not None or revenue is not None or count is not None
+    customer = Customer(id=cid, complaints_90d=extra["complaints_90d"], revenue_12m=revenue) if known else None
     return Item(text=text[:max_chars], id=id_, customer=customer), extra
 
 

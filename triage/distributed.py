@@ -82,9 +82,8 @@ def score_frame(ddf, model_dir: str | None = None):
 
     if "text" not in ddf.columns:
         raise ValueError(f"the frame has no 'text' column (columns: {list(ddf.columns)})")
-    meta = ddf._meta.copy()
-    for c in RESULT_COLUMNS:
-        meta[c] = meta.get(c, None)
-        meta[c] = meta[c].astype("object")
+    import pandas as pd
+
+    meta = ddf._meta.assign(**{c: pd.Series(dtype="object") for c in RESULT_COLUMNS})
     model_dir = model_dir or os.environ.get("TRIAGE_MODEL")
     return ddf.map_partitions(_score_partition, model_dir, load_config().max_chars, meta=meta)
