@@ -25,3 +25,19 @@ def test_prior_correction_is_identity_at_the_training_share_and_monotonic():
     assert np.allclose(adjust_prior(p, 0.3, 0.3), p)
     lowered = adjust_prior(p, 0.3, 0.05)
     assert (lowered < p).all() and (np.diff(lowered) > 0).all()
+
+
+def test_own_analyzers_give_scikit_learns_n_grams():
+    """word_grams / char_grams replace TfidfVectorizer's string analyzers for speed; same n-grams."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from training.corpus import load_corpus
+    from triage.config import load_config
+    from triage.features import char_grams, word_grams
+
+    char_wb = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), lowercase=False).build_analyzer()
+    words = TfidfVectorizer(token_pattern=r"\S+", lowercase=False, ngram_range=(1, 3)).build_analyzer()
+    docs = prepare([e.text for e in load_corpus(load_config()).examples[:1500]] + ["х", "ab ё*", "a"])
+    for d in docs:
+        assert sorted(char_grams(d.normalized.rare)) == sorted(char_wb(" ".join(d.normalized.rare) or " "))
+        assert sorted(word_grams(d.normalized.lemmas, 1, 3)) == sorted(words(" ".join(d.normalized.lemmas)))

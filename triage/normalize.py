@@ -55,17 +55,30 @@ def lemma_of(word: str) -> tuple[str, bool]:
     return morph.parse(word)[0].normal_form.replace("ё", "е"), morph.word_is_known(word)
 
 
+@lru_cache(maxsize=LEMMA_CACHE_SIZE)
+def _token(orth: int) -> tuple[str, str, bool] | None:
+    """(lower-cased word, lemma, known) of a token by its spaCy string id; None for spaces and
+    punctuation (mask characters excepted). Keyed by the id so that a text's tokens are read in one
+    array, without a Python object per token (a third of the normalization time otherwise)."""
+    vocab = _tokenizer().vocab
+    text = vocab.strings[orth]
+    if text.isspace() or vocab[text].is_punct and not _MASK.search(text):
+        return None
+    word = text.lower().replace("ё", "е")
+    return (word, *lemma_of(word))
+
+
 def _normalize_doc(doc) -> Normalized:
     lemmas: list[str] = []
     rare: list[str] = []
-    for token in doc:
-        if token.is_space or token.is_punct and not _MASK.search(token.text):
-            continue
-        word = token.lower_.replace("ё", "е")
-        lemma, known = lemma_of(word)
-        lemmas.append(lemma)
-        if not known:
-            rare.append(word)
+    from spacy.attrs import ORTH  # spaCy is imported on first use, not with this module
+
+    for orth in doc.to_array(ORTH).tolist():
+        token = _token(orth)
+        if token is not None:
+            lemmas.append(token[1])
+            if not token[2]:
+                rare.append(token[0])
     return Normalized(lemmas, rare)
 
 
