@@ -135,3 +135,26 @@ def test_language_table(text, language):
     from triage.language import detect_language
 
     assert detect_language(text) == language
+
+
+def test_a_bug_answers_500_with_the_request_id_and_logs_no_text(model_dir, classifier, monkeypatch, caplog):
+    app = create_app(Settings(model_dir=str(model_dir)), classifier=classifier)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        monkeypatch.setattr(classifier, "classify", broken)
+        with caplog.at_level("INFO", logger="triage.api"):
+            r = c.post("/classify", json={"text": "Анна Петрова: курьер не приехал"}, headers={"X-Request-ID": "r-500"})
+    assert r.status_code == 500 and r.json() == {"detail": "internal error", "request_id": "r-500"}
+    assert r.headers["x-request-id"] == "r-500"
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert '"status": 500' in logged and "Петрова" not in logged
+
+
+def test_body_over_the_limit_is_413_before_parsing(model_dir, classifier):
+    app = create_app(Settings(model_dir=str(model_dir), max_body_bytes=1000), classifier=classifier)
+    with TestClient(app) as c:
+        r = c.post("/classify", json={"text": "а" * 2000})
+    assert r.status_code == 413 and "limit of 1000 bytes" in r.json()["detail"] and r.headers["x-request-id"]

@@ -41,3 +41,16 @@ def test_own_analyzers_give_scikit_learns_n_grams():
     for d in docs:
         assert sorted(char_grams(d.normalized.rare)) == sorted(char_wb(" ".join(d.normalized.rare) or " "))
         assert sorted(word_grams(d.normalized.lemmas, 1, 3)) == sorted(words(" ".join(d.normalized.lemmas)))
+
+
+def test_tfidf_rows_equal_the_vectorizers_transform(classifier):
+    from training.corpus import load_corpus
+    from triage.config import load_config
+    from triage.features import tfidf_rows
+
+    features = classifier.model.features_
+    docs = prepare([e.text for e in load_corpus(load_config()).examples[:800]] + ["!!!", "х*р", "ок"])
+    for vectorizer, part in ((features.words_, lambda d: d.normalized.lemmas), (features.chars_, lambda d: d.normalized.rare)):
+        ours = tfidf_rows(vectorizer, map(part, docs)).toarray()
+        theirs = vectorizer.transform(map(part, docs)).toarray()
+        assert ours.shape == theirs.shape and np.abs(ours - theirs).max() < 1e-5
