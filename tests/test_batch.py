@@ -130,3 +130,24 @@ def test_utf8_bom_empty_lines_and_a_huge_field(tmp_path):
     assert (summary["read"], summary["scored"], summary["rejected"]) == (2, 2, 0)
     rows = read_jsonl(out)
     assert [r["id"] for r in rows] == ["1", "2"] and rows[1]["truncated"] is True and rows[0]["truncated"] is False
+
+
+def test_revenue_threshold_is_the_archives_own_top_decile_in_every_format(tmp_path):
+    """The first pass reads only the revenue column; rows without it or with junk do not count."""
+    from triage.batch import revenue_threshold
+
+    revenues = [100 * i for i in range(1, 21)]  # 100 .. 2000; the 0.9 quantile is 1900
+    rows = [{"id": i, "text": GOOD[i % 4], "revenue_12m": r} for i, r in enumerate(revenues)]
+    rows += [{"id": 99, "text": GOOD[0]}, {"id": 98, "text": GOOD[1], "revenue_12m": "много"}]
+    jsonl = tmp_path / "a.jsonl"
+    jsonl.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n{broken\n", encoding="utf-8")
+    csv_path = tmp_path / "a.csv"
+    csv_path.write_text("id,text,revenue_12m\n" + "".join(f'{r["id"]},"{r["text"]}",{r.get("revenue_12m", "")}\n'
+                                                          for r in rows), encoding="utf-8")
+    parquet = tmp_path / "a.parquet"
+    pq.write_table(pa.Table.from_pylist([{**r, "revenue_12m": str(r.get("revenue_12m", ""))} for r in rows]), parquet)
+    for path in (jsonl, csv_path, parquet):
+        assert revenue_threshold(path, None, None, 0.9) == 1900.0, path.name
+    no_revenue = tmp_path / "b.csv"
+    no_revenue.write_text("id,text\n1,текст\n", encoding="utf-8")
+    assert revenue_threshold(no_revenue, None, None, 0.9) is None

@@ -25,7 +25,7 @@ from typing import Iterator
 
 from triage.errors import InputError
 from triage.history import Customer, chronic_verdict
-from triage.io import AtomicWriter, PartsWriter, Record, read_records
+from triage.io import AtomicWriter, PartsWriter, Record, column_values, read_records
 from triage.pipeline import Classifier, Item
 
 CHUNK = 1000
@@ -142,11 +142,12 @@ class History:
 
 
 def revenue_threshold(path: Path, encoding, delimiter, quantile: float) -> float | None:
-    """The archive's own `quantile` of revenue_12m (a cheap first pass), or None without revenue."""
+    """The archive's own `quantile` of revenue_12m (a cheap first pass over that one column), or None
+    without revenue."""
     values = array("d")
-    for rec in read_records(path, encoding, delimiter):
+    for raw in column_values(path, "revenue_12m", encoding, delimiter):
         try:
-            v = _number(rec.row.get("revenue_12m"), "revenue_12m") if rec.row else None
+            v = _number(raw, "revenue_12m")
         except ValueError:
             v = None
         if v is not None:

@@ -165,6 +165,45 @@ def read_records(path: Path, encoding: str | None = None, delimiter: str | None 
     return gen
 
 
+def column_values(path: Path, name: str, encoding: str | None = None, delimiter: str | None = None) -> Iterator:
+    """The values of field `name` in the records that have it: a cheap pass for one column's
+    statistics. Parquet reads only that column, CSV stops at a header without it, JSONL parses only
+    the lines that mention it. Unreadable records are skipped here: the scoring pass reports them."""
+    path = Path(path)
+    ext, gz = file_format(path, READ_FORMATS)
+    if ext == ".parquet":
+        import pyarrow.parquet as pq
+
+        pf = pq.ParquetFile(path)
+        if name in pf.schema_arrow.names:
+            for batch in pf.iter_batches(batch_size=65536, columns=[name]):
+                yield from batch.column(0).to_pylist()
+    elif ext == ".jsonl":
+        key = f'"{name}"'
+        with _text_stream(path, gz, encoding) as f:
+            try:
+                for line in f:
+                    row = _json_object(line) if key in line else None
+                    if row is not None and name in row:
+                        yield row[name]
+            except UnicodeDecodeError:
+                return
+    else:
+        for record in _read_csv(path, gz, encoding, delimiter, ext):
+            if record.row is not None:
+                if name not in record.row:
+                    return  # the header has no such column
+                yield record.row[name]
+
+
+def _json_object(line: str) -> dict | None:
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    return row if isinstance(row, dict) else None
+
+
 class AtomicWriter:
     """Writes rows to `path` through a temp file renamed into place on `commit()`, so an interrupted
     run never leaves a complete-looking file. `append_from` resumes from an existing partial temp file."""
