@@ -96,6 +96,8 @@ def to_item(record: Record, max_chars: int) -> tuple[Item, dict]:
 # ---- worker processes (local pool or Dask workers): the model loads once per process ------------
 @lru_cache(maxsize=2)
 def cached_classifier(model_dir: str | None) -> Classifier:
+    """The model of `model_dir` (None: TRIAGE_MODEL or the default), loaded once per process: a
+    process keeps scoring with the model it first loaded from that directory."""
     return Classifier.load(model_dir)
 
 
@@ -197,15 +199,25 @@ def ordered_window(pairs, submit, limit: int):
         yield done, wait()
 
 
-def local_scorer(clf: Classifier, jobs: int):
+def _warm_worker(model_dir: str | None) -> None:
+    """Pool initializer: load the model and touch the tokenizer and dictionary before the first chunk.
+    It must not raise (Pool would restart the worker forever): a broken model fails with its own
+    message when the parent process loads it, and again on the first chunk."""
+    try:
+        cached_classifier(model_dir).classify("прогрев")
+    except Exception:  # noqa: BLE001 - see the docstring
+        pass
+
+
+def local_scorer(jobs: int, model_dir: str | None):
     """A context manager yielding the chunk-mapping function: in this process, or in `jobs` worker
-    processes that each load the model once."""
+    processes that each load the model once, starting as soon as the pool does."""
     @contextmanager
     def scorer():
         if jobs <= 1:
-            yield lambda pairs: ((c, clf.classify_many(*arg[:2])) for c, arg in pairs)
+            yield lambda pairs: ((c, score_chunk(arg)) for c, arg in pairs)
             return
-        with mp.get_context("spawn").Pool(jobs) as pool:
+        with mp.get_context("spawn").Pool(jobs, initializer=_warm_worker, initargs=(model_dir,)) as pool:
             yield lambda pairs: ordered_window(pairs, lambda a: pool.apply_async(score_chunk, (a,)).get, 2 * jobs)
     return scorer()
 
@@ -216,40 +228,41 @@ def score_file(input_path: Path, output: Path, jobs: int = 1, resume: bool = Fal
     """Score INPUT into OUTPUT with rejects, summary and (when customer ids exist) customers files.
 
     `scorer` is a context manager yielding the chunk-mapping function (see `local_scorer`; the Dask
-    engine passes its own and a directory OUTPUT written as parts)."""
+    engine passes its own and a directory OUTPUT written as parts). It is started before this process
+    loads its own copy of the model, so that worker start-up overlaps with it."""
     started = time.perf_counter()
     input_path, output = Path(input_path), Path(output)
-    clf = Classifier.load(model_dir)
     records = read_records(input_path, encoding, delimiter)
     first = next(records, None)  # header and format problems surface here, before any output exists
     records = itertools.chain([first] if first else [], records)
-    significant = revenue_threshold(input_path, encoding, delimiter, clf.policy.significant_quantile)
-
-    progress_path = side_path(output, "progress")
-    state = json.loads(progress_path.read_text()) if resume and progress_path.exists() else {}
-    if state.get("input") not in (None, str(input_path.resolve())):
-        raise InputError(f"{progress_path} belongs to another input ({state['input']}); remove it or drop --resume")
     parts = scorer is not None
-    out = PartsWriter(output) if parts else AtomicWriter(output, RESULT_FIELDS, resume=bool(state))
-    rej = AtomicWriter(side_path(output, "rejects"), resume=bool(state))
-    resumable = not parts and out.ext != ".parquet"
-    if state:
-        if not resumable:
-            raise InputError("--resume needs a .jsonl or .csv OUTPUT and the local engine")
-        out.truncate(state["out_bytes"])
-        rej.truncate(state["rej_bytes"])
-    counts = {"read": state.get("read", 0), "scored": state.get("scored", 0), "rejected": state.get("rejected", 0)}
-    history = History()
-    if state and out.ext == ".jsonl":
-        with open(out.tmp, encoding="utf-8") as f:
-            for line in f:
-                history.add(json.loads(line))
-
     from tqdm import tqdm
-    chunks = _chunks(records, clf.config.max_chars, state.get("last_line", 0))
-    pairs = ((c, (c[0], significant, model_dir)) for c in chunks)
-    with (scorer or local_scorer(clf, jobs)) as run, \
+
+    with (scorer or local_scorer(jobs, model_dir)) as run, \
             tqdm(total=None, unit=" rows", disable=not progress, mininterval=0.5) as bar:
+        clf = cached_classifier(model_dir)
+        significant = revenue_threshold(input_path, encoding, delimiter, clf.policy.significant_quantile)
+        progress_path = side_path(output, "progress")
+        state = json.loads(progress_path.read_text()) if resume and progress_path.exists() else {}
+        if state.get("input") not in (None, str(input_path.resolve())):
+            raise InputError(f"{progress_path} belongs to another input ({state['input']}); remove it or drop --resume")
+        out = PartsWriter(output) if parts else AtomicWriter(output, RESULT_FIELDS, resume=bool(state))
+        rej = AtomicWriter(side_path(output, "rejects"), resume=bool(state))
+        resumable = not parts and out.ext != ".parquet"
+        if state:
+            if not resumable:
+                raise InputError("--resume needs a .jsonl or .csv OUTPUT and the local engine")
+            out.truncate(state["out_bytes"])
+            rej.truncate(state["rej_bytes"])
+        counts = {"read": state.get("read", 0), "scored": state.get("scored", 0), "rejected": state.get("rejected", 0)}
+        history = History()
+        if state and out.ext == ".jsonl":
+            with open(out.tmp, encoding="utf-8") as f:
+                for line in f:
+                    history.add(json.loads(line))
+
+        chunks = _chunks(records, clf.config.max_chars, state.get("last_line", 0))
+        pairs = ((c, (c[0], significant, model_dir)) for c in chunks)
         for (items, extras, rejects, last), results in run(pairs):
             rows = [{**r, **extra} for r, extra in zip(results, extras)]
             out.write_many(rows)
