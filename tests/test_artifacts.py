@@ -1,5 +1,7 @@
 """Training produces a loadable model with its card; loading refuses tampered or mismatched artifacts."""
 import json
+import subprocess
+import sys
 import shutil
 
 import pytest
@@ -35,12 +37,21 @@ def test_tampered_model_is_refused(copy_of_model):
         load_model(copy_of_model)
 
 
-def test_other_sklearn_version_is_refused(copy_of_model):
+def test_other_numpy_major_version_is_refused(copy_of_model):
     meta = json.loads((copy_of_model / META_FILE).read_text())
-    meta["libraries"]["scikit-learn"] = "0.0.1"
+    meta["libraries"]["numpy"] = "1.26.4"
     (copy_of_model / META_FILE).write_text(json.dumps(meta))
-    with pytest.raises(ModelError, match="scikit-learn 0.0.1"):
+    with pytest.raises(ModelError, match="numpy 1.26.4"):
         load_model(copy_of_model)
+
+
+def test_serving_does_not_import_scikit_learn(model_dir):
+    """The runtime model is plain arrays: loading and classifying must not pull in scikit-learn."""
+    code = ("import sys; from triage.pipeline import Classifier; "
+            f"Classifier.load({str(model_dir)!r}).classify('курьер опоздал'); "
+            "print(any(m == 'sklearn' or m.startswith('sklearn.') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_label_mismatch_is_refused(copy_of_model):

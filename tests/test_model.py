@@ -2,17 +2,36 @@
 import numpy as np
 
 from triage.features import prepare
-from triage.model import adjust_prior, linear_proba
+from triage.model import adjust_prior
 
 TEXTS = ["Курьер опоздал на три часа", "Все вы воры и бездари!!!", "Списали 990 руб дважды",
          "приложение не открывается", "Требую компенсацию 100 000 за испорченное настроение, иначе суд"]
 
 
-def test_fast_path_equals_predict_proba(classifier):
-    model = classifier.model
-    X = model.features_.transform(prepare(TEXTS))
-    for head in (model.cause_, model.tone_):
-        assert np.allclose(linear_proba(head, X), head.predict_proba(X), atol=1e-5)  # float32 features
+def test_runtime_model_equals_scikit_learns_predict_proba():
+    """fit_model keeps only arrays; its probabilities must be scikit-learn's for the same fit."""
+    from training.corpus import load_corpus
+    from training.fit import ComplaintFeatures, fit_model
+    from training.train import estimator
+    from triage.config import load_config
+
+    config = load_config()
+    examples = load_corpus(config).examples[:1200]
+    docs = prepare(e.text for e in examples[:1000])
+    causes, tones = [e.root_cause for e in examples[:1000]], [e.tone for e in examples[:1000]]
+    spec = ComplaintFeatures(use_signals=True, signal_weight=0.3)
+    model = fit_model(config.root_causes, spec, estimator(4.0), estimator(4.0), docs, causes, tones)
+
+    feats = ComplaintFeatures(use_signals=True, signal_weight=0.3).fit(docs)
+    X = feats.transform(docs)
+    cause = estimator(4.0).fit(X, causes)
+    tone = estimator(4.0).fit(X, [t == "scandalist" for t in tones])
+    held_out = prepare([e.text for e in examples[1000:]] + TEXTS)
+    p_cause, p_tone = model.predict_proba(held_out)
+    theirs = cause.predict_proba(feats.transform(held_out))
+    order = [list(cause.classes_).index(c) for c in config.root_causes]
+    assert np.allclose(p_cause, theirs[:, order], atol=1e-5)
+    assert np.allclose(p_tone, tone.predict_proba(feats.transform(held_out))[:, 1], atol=1e-5)
 
 
 def test_cause_probabilities_sum_to_one(classifier):
@@ -43,14 +62,15 @@ def test_own_analyzers_give_scikit_learns_n_grams():
         assert sorted(word_grams(d.normalized.lemmas, 1, 3)) == sorted(words(" ".join(d.normalized.lemmas)))
 
 
-def test_tfidf_rows_equal_the_vectorizers_transform(classifier):
+def test_tfidf_blocks_equal_the_vectorizers_transform():
     from training.corpus import load_corpus
+    from training.fit import ComplaintFeatures
     from triage.config import load_config
-    from triage.features import tfidf_rows
 
-    features = classifier.model.features_
     docs = prepare([e.text for e in load_corpus(load_config()).examples[:800]] + ["!!!", "х*р", "ок"])
-    for vectorizer, part in ((features.words_, lambda d: d.normalized.lemmas), (features.chars_, lambda d: d.normalized.rare)):
-        ours = tfidf_rows(vectorizer, map(part, docs)).toarray()
+    feats = ComplaintFeatures().fit(docs[:600])
+    for vectorizer, block, part in ((feats.words_, feats.space_.words, lambda d: d.normalized.lemmas),
+                                    (feats.chars_, feats.space_.chars, lambda d: d.normalized.rare)):
+        ours = block.transform(map(part, docs)).toarray()
         theirs = vectorizer.transform(map(part, docs)).toarray()
         assert ours.shape == theirs.shape and np.abs(ours - theirs).max() < 1e-5

@@ -22,10 +22,11 @@ from sklearn.pipeline import make_pipeline
 
 from training.card import write_card
 from training.corpus import Example, load_corpus
-from training.train import cross_validate, estimator
+from training.fit import ComplaintFeatures, fit_model
+from training.train import cross_validate, estimator, features
 from triage.artifacts import META_FILE, default_model_dir, load_model
 from triage.config import PACKAGE_DIR, Config, load_config
-from triage.features import ComplaintFeatures, prepare
+from triage.features import prepare
 from triage.model import TriageModel, adjust_prior
 
 BENCHMARKS = PACKAGE_DIR.parent.parent / "shared" / "benchmarks"
@@ -124,11 +125,11 @@ def baselines(train: list[Example], test: list[Example], config: Config, externa
         pc, pt = (lambda ex: cause.predict(texts(ex))), (lambda ex: tone.predict(texts(ex)).astype(bool))
         out[name] = {"holdout": scores(pc, pt, test), "external": scores(pc, pt, external)}
     docs_train = prepare(texts(train))
-    for name, features in {"ours_C8": ComplaintFeatures(),
+    for name, feats in {"ours_C8": ComplaintFeatures(),
                            "ours_C8_without_signals": ComplaintFeatures(use_signals=False),
                            "ours_C8_without_char_ngrams": ComplaintFeatures(use_chars=False)}.items():
         est = estimator(8.0)
-        m = TriageModel(config.root_causes, features, est, est).fit(docs_train, y_train, [e.tone for e in train])
+        m = fit_model(config.root_causes, feats, est, est, docs_train, y_train, [e.tone for e in train])
         pc = lambda ex, m=m: [config.root_causes[i] for i in m.predict_proba(prepare(texts(ex)))[0].argmax(1)]  # noqa: E731
         pt = lambda ex, m=m: m.predict_proba(prepare(texts(ex)))[1] >= 0.5  # noqa: E731
         out[name] = {"holdout": scores(pc, pt, test), "external": scores(pc, pt, external)}
@@ -246,21 +247,22 @@ def evaluate(data: Path | None = None, out: Path | None = None, model_dir: Path 
     config = load_config()
     model_dir = Path(model_dir or default_model_dir())
     model, meta = load_model(model_dir, config.root_causes)
+    spec = meta["model_spec"]
     corpus = load_corpus(config, data)
     train, test = corpus.split("train"), corpus.split("test")
     hard = [e for e in test if e.hard]
     external = benchmark_examples(config)
     # The test split is scored once; the deployment-prior tone is the same correction predict_proba applies.
     p_cause, p_tone, predicted = score_examples(model, test, config, None)
-    deployed = adjust_prior(p_tone, model.train_scandalist_share_, config.scandalist_share)
+    deployed = adjust_prior(p_tone, model.train_scandalist_share, config.scandalist_share)
     report = {
         "deployment_scandalist_share": config.scandalist_share,
         "holdout": set_metrics(test, p_tone, predicted, config),
         "holdout_deployment_prior": set_metrics(test, deployed, predicted, config),
         "hard": evaluate_set(model, hard, config, None) if hard else {},
         "cross_validation": cross_validate(prepare(e.text for e in train), [e.root_cause for e in train],
-                                           [e.tone for e in train], config, model.features,
-                                           model.cause_estimator, model.tone_estimator),
+                                           [e.tone for e in train], config, features(spec["signal_weight"]),
+                                           estimator(spec["cause_C"]), estimator(spec["tone_C"])),
         "baselines": baselines(train, test, config, next((ex for n, ex in external.items() if n.endswith("[all]")), [])),
         "confident_errors": confident_errors(test, p_cause, p_tone, predicted),
         "benchmarks": external_benchmarks(model, config, external),

@@ -21,7 +21,8 @@ from training.feedback_merge import merge_feedback
 from triage import __version__
 from triage.artifacts import default_model_dir, save_model
 from triage.config import Config, load_config
-from triage.features import ComplaintFeatures, prepare
+from training.fit import ComplaintFeatures, fit_model
+from triage.features import prepare
 from triage.model import TriageModel
 
 SEED = 13
@@ -53,8 +54,8 @@ def cross_validate(docs, causes, tones, config: Config, feats: ComplaintFeatures
     strata = np.char.add(causes.astype(str), tones.astype(str))
     cause_f1, tone_f1 = [], []
     for train, test in StratifiedKFold(folds, shuffle=True, random_state=SEED).split(causes, strata):
-        model = TriageModel(config.root_causes, feats, cause_est, tone_est)
-        model.fit([docs[i] for i in train], causes[train], tones[train])
+        model = fit_model(config.root_causes, feats, cause_est, tone_est, [docs[i] for i in train], causes[train],
+                          tones[train])
         p_cause, p_tone = model.predict_proba([docs[i] for i in test])
         predicted = np.asarray(config.root_causes)[p_cause.argmax(1)]
         cause_f1.append(f1_score(causes[test], predicted, average="macro"))
@@ -107,9 +108,8 @@ def train(data: Path | None = None, out: Path | None = None, extra=None, select_
         spec, compared = select(docs, causes, tones, config)
     else:
         spec, compared = {"signal_weight": 0.3, "cause_C": 16.0, "tone_C": 16.0}, {}
-    model = TriageModel(config.root_causes, features(spec["signal_weight"]), estimator(spec["cause_C"]),
-                        estimator(spec["tone_C"]))
-    model.fit(docs, causes, tones)
+    model = fit_model(config.root_causes, features(spec["signal_weight"]), estimator(spec["cause_C"]),
+                      estimator(spec["tone_C"]), docs, causes, tones)
     meta = {
         "version": f"{__version__}+{corpus.sha256[:8]}" + (f".fb{merged.digest[:8]}" if merged.used else ""),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -122,7 +122,8 @@ def train(data: Path | None = None, out: Path | None = None, extra=None, select_
                   "tone": f"logistic regression C={spec['tone_C']:g}",
                   "features": f"lemma 1-2-gram TF-IDF, char 2-4-grams of unknown tokens, signals x{spec['signal_weight']:g}"},
         "model_selection": compared,
-        "train_scandalist_share": model.train_scandalist_share_,
+        "model_spec": spec,
+        "train_scandalist_share": model.train_scandalist_share,
         "metrics": {"holdout": holdout_metrics(model, corpus, config)},
         "seed": SEED,
     }

@@ -1,8 +1,10 @@
 """Saving and loading the model artifact with its metadata (`meta.json`, the model card's data).
 
-Loading checks, before anything is unpickled: the format version, the SHA-256 of `model.joblib`
-against the card, the label set against the config, and the scikit-learn version the model was
-built with. A mismatch raises ModelError naming both values and how to fix it (`make train`).
+The artifact is the runtime model of triage/model.py: numpy arrays, vocabularies and triage's own
+classes, no scikit-learn objects. Loading checks, before anything is unpickled: the format version,
+the SHA-256 of `model.joblib` against the card, the label set against the config, and the major
+version of numpy, whose arrays it holds. A mismatch raises ModelError naming both values and how to
+fix it (`make train`).
 Only the configured model directory is ever loaded: no request can choose a path.
 """
 from __future__ import annotations
@@ -19,11 +21,11 @@ import joblib
 from triage.config import PACKAGE_DIR
 from triage.errors import ModelError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: runtime arrays instead of pickled scikit-learn estimators
 MODEL_FILE = "model.joblib"
 META_FILE = "meta.json"
-# Libraries whose versions change what a pickled model means; the first must match exactly.
-CHECKED_LIBRARIES = ("scikit-learn",)
+# Libraries whose major version changes what the pickled arrays mean.
+CHECKED_LIBRARIES = ("numpy",)
 RECORDED_LIBRARIES = ("scikit-learn", "numpy", "scipy", "spacy", "pymorphy3", "pymorphy3-dicts-ru", "joblib")
 
 
@@ -90,8 +92,8 @@ def load_model(directory: Path | None = None, root_causes: tuple[str, ...] | Non
                          "the file was changed or replaced; refusing to load it")
     installed = library_versions()
     for name in CHECKED_LIBRARIES:
-        built = meta.get("libraries", {}).get(name)
-        if built != installed[name]:
+        built = str(meta.get("libraries", {}).get(name))
+        if built.split(".")[0] != installed[name].split(".")[0]:
             raise ModelError(f"model in {directory} was built with {name} {built}, installed is "
                              f"{installed[name]}: retrain with `make train` or install {name}=={built}")
     if root_causes is not None and tuple(meta.get("labels", {}).get("root_cause", ())) != tuple(root_causes):

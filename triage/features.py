@@ -6,19 +6,20 @@ Three blocks, each a reason a complaint gets its labels:
   char n-grams over whole texts cost more than everything else together and add little for
   dictionary words, which lemmas already cover;
 - signal counts and a few style measures (see triage/signals.py), which carry most of the tone.
+
+This module is the runtime side: fitted blocks are plain vocabularies and weights (`FeatureSpace`).
+Fitting them is scikit-learn's job, in training/fit.py; serving never imports scikit-learn.
 """
 from __future__ import annotations
 
 import math
 from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache, partial
-from typing import Iterable, Sequence
+from functools import lru_cache
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from triage.normalize import Normalized, normalize_many
 from triage.signals import SIGNAL_NAMES, Signal, find_signals, signal_counts
@@ -52,7 +53,7 @@ def style_vector(doc: Doc) -> list[float]:
     ]
 
 
-def _signal_vector(doc: Doc) -> list[float]:
+def signal_vector(doc: Doc) -> list[float]:
     counts = signal_counts(doc.signals)
     return [math.log1p(counts[name]) for name in SIGNAL_NAMES]
 
@@ -84,60 +85,50 @@ def char_grams(words: Sequence[str], lo: int = 2, hi: int = 4) -> list[str]:
     return [g for w in words for g in _padded_char_grams(w, lo, hi)]
 
 
-def tfidf_rows(vectorizer: TfidfVectorizer, docs: Iterable) -> sp.csr_matrix:
-    """`vectorizer.transform(docs)` computed from its fitted vocabulary and idf weights, for the
-    settings `ComplaintFeatures.fit` uses (sublinear tf, idf, l2 norm).
+@dataclass(frozen=True)
+class TfidfBlock:
+    """A fitted TF-IDF block: the n-gram analyzer, its vocabulary and idf weights. `transform` is
+    scikit-learn's `TfidfVectorizer.transform` for the settings training uses (sublinear tf, idf,
+    l2 norm), without its per-call input validation (~0.7 ms per block for one text, most of a
+    single-text classification). Equality is tested (tests/test_model.py)."""
 
-    scikit-learn validates its input on every call: ~0.7 ms per vectorizer for one text, most of a
-    single-text classification. Our input is our own analyzer's output, so the checks add nothing.
-    Equality with `transform` is tested (tests/test_model.py)."""
-    vocabulary, analyze = vectorizer.vocabulary_, vectorizer.analyzer
-    indptr, indices, counts = [0], [], []
-    for doc in docs:
-        found = Counter(map(vocabulary.get, analyze(doc)))
-        found.pop(None, None)
-        indices += found.keys()
-        counts += found.values()
-        indptr.append(len(indices))
-    data = np.log(np.asarray(counts, dtype=np.float32)) + 1  # sublinear tf
-    cols = np.asarray(indices, dtype=np.int32)
-    data *= vectorizer.idf_[cols].astype(np.float32)
-    lengths = np.diff(indptr)
-    norms = np.sqrt(np.bincount(np.repeat(np.arange(len(lengths)), lengths), weights=data * data,
-                                minlength=len(lengths))).astype(np.float32)
-    data /= np.repeat(np.where(norms > 0, norms, 1), lengths)
-    return sp.csr_matrix((data, cols, np.asarray(indptr, dtype=np.int32)),
-                         shape=(len(lengths), len(vocabulary)))
+    analyzer: Callable[[Sequence[str]], list[str]]
+    vocabulary: dict[str, int]
+    idf: np.ndarray
+
+    def transform(self, parts: Iterable[Sequence[str]]) -> sp.csr_matrix:
+        indptr, indices, counts = [0], [], []
+        for part in parts:
+            found = Counter(map(self.vocabulary.get, self.analyzer(part)))
+            found.pop(None, None)
+            indices += found.keys()
+            counts += found.values()
+            indptr.append(len(indices))
+        data = np.log(np.asarray(counts, dtype=np.float32)) + 1  # sublinear tf
+        cols = np.asarray(indices, dtype=np.int32)
+        data *= self.idf[cols]
+        lengths = np.diff(indptr)
+        norms = np.sqrt(np.bincount(np.repeat(np.arange(len(lengths)), lengths), weights=data * data,
+                                    minlength=len(lengths))).astype(np.float32)
+        data /= np.repeat(np.where(norms > 0, norms, 1), lengths)
+        return sp.csr_matrix((data, cols, np.asarray(indptr, dtype=np.int32)),
+                             shape=(len(lengths), len(self.vocabulary)))
 
 
-class ComplaintFeatures(BaseEstimator, TransformerMixin):
-    """sklearn transformer over `Doc` lists; learned vectorizers end in `_`."""
+@dataclass(frozen=True)
+class FeatureSpace:
+    """The fitted feature blocks: lemma n-grams, char n-grams of rare words (optional), signal and style
+    measures times `signal_weight` (None: not used)."""
 
-    def __init__(self, word_ngrams: tuple[int, int] = (1, 2), char_ngrams: tuple[int, int] = (2, 4),
-                 min_df: int = 2, use_chars: bool = True, use_signals: bool = True,
-                 signal_weight: float = 1.0):
-        self.word_ngrams = word_ngrams
-        self.char_ngrams = char_ngrams
-        self.min_df = min_df
-        self.use_chars = use_chars
-        self.use_signals = use_signals
-        self.signal_weight = signal_weight
-
-    def fit(self, docs: Sequence[Doc], y=None) -> "ComplaintFeatures":
-        self.words_ = TfidfVectorizer(analyzer=partial(word_grams, lo=self.word_ngrams[0], hi=self.word_ngrams[1]),
-                                      lowercase=False, min_df=self.min_df, sublinear_tf=True, dtype=np.float32)
-        self.words_.fit(d.normalized.lemmas for d in docs)
-        if self.use_chars:
-            self.chars_ = TfidfVectorizer(analyzer=partial(char_grams, lo=self.char_ngrams[0], hi=self.char_ngrams[1]),
-                                          lowercase=False, min_df=self.min_df, sublinear_tf=True, dtype=np.float32)
-            self.chars_.fit(d.normalized.rare for d in docs)
-        return self
+    words: TfidfBlock
+    chars: TfidfBlock | None
+    signal_weight: float | None
 
     def transform(self, docs: Sequence[Doc]) -> sp.csr_matrix:
-        blocks = [tfidf_rows(self.words_, (d.normalized.lemmas for d in docs))]
-        if self.use_chars:
-            blocks.append(tfidf_rows(self.chars_, (d.normalized.rare for d in docs)))
-        if self.use_signals:
-            dense = np.array([_signal_vector(d) + style_vector(d) for d in docs], dtype=np.float32)
+        blocks = [self.words.transform(d.normalized.lemmas for d in docs)]
+        if self.chars is not None:
+            blocks.append(self.chars.transform(d.normalized.rare for d in docs))
+        if self.signal_weight is not None:
+            dense = np.array([signal_vector(d) + style_vector(d) for d in docs], dtype=np.float32)
             blocks.append(sp.csr_matrix(dense.reshape(len(docs), -1) * self.signal_weight))
         return sp.hstack(blocks, format="csr")
