@@ -31,7 +31,7 @@ from starlette.concurrency import run_in_threadpool
 from triage.config import PACKAGE_DIR
 from triage.feedback import FeedbackStore, database_url, parse_time
 from triage.pipeline import Classifier
-from triage.review import ReviewRecorder
+from triage.review import ReviewBuffer, ReviewRecorder
 from triage.schemas import ResultOut, Strict
 
 STATIC_DIR = PACKAGE_DIR / "static"
@@ -154,10 +154,12 @@ def label_errors(body: FeedbackIn, classifier: Classifier) -> list[dict]:
             for part, name, value in given if value is not None and value not in known[name]]
 
 
-def _store(request: Request) -> FeedbackStore:
+async def _store(request: Request) -> FeedbackStore:
+    """The open store, after the recorder's pending review items are written (see triage/review.py)."""
     store = request.app.state.feedback_store
     if store is None:
         raise HTTPException(503, detail="the feedback database is not open yet")
+    await request.app.state.review_buffer.drain()
     return store
 
 
@@ -183,6 +185,7 @@ def feedback_router(authorized: Callable, ready: Callable, db_url: str) -> APIRo
         try:
             yield
         finally:
+            await app.state.review_buffer.drain()
             store.close()
             app.state.feedback_store = previous
 
@@ -261,5 +264,6 @@ def install(app: FastAPI, authorized: Callable, ready: Callable) -> None:
     """Add the feedback loop to the app: routes, the database (opened at startup) and the recorder
     that fills the review queue. `$TRIAGE_DB` is read now, at app creation, like the API's settings."""
     app.state.feedback_store = None
+    app.state.review_buffer = ReviewBuffer()
     app.include_router(feedback_router(authorized, ready, database_url()))
     app.add_middleware(ReviewRecorder)

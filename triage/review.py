@@ -6,11 +6,16 @@ with its result and keeps the ones `[feedback] review_record` in config.toml ask
 only results flagged `low_confidence`) in the feedback database. Watching from outside keeps the
 classification routes free of storage code and their latency free of database writes.
 
+Kept classifications are buffered (`ReviewBuffer`) and written in one transaction per ~0.2 s: one
+write per request cost ~0.5 ms of CPU on the server next to ~0.6 ms for the classification itself.
+Everything that reads the store drains the buffer first, so the queue never misses a recorded item.
+
 A kept classification stores only what the queue needs: the text (to show it and classify it again),
 the caller's id, the model version, the top cause, the tone and one confidence number.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 
@@ -52,17 +57,49 @@ def review_items(path: str, request_body: bytes, response_body: bytes, config: C
             for asked, result in pairs if wanted(result, config.review_record)]
 
 
+class ReviewBuffer:
+    """Review items waiting for the store. `add` schedules one flush `delay` seconds later, which takes
+    everything that arrived meanwhile; `drain` waits until nothing is pending."""
+
+    def __init__(self, delay: float = 0.2):
+        self.delay = delay
+        self._items: list[ReviewItem] = []
+        self._task: asyncio.Task | None = None
+
+    def add(self, store, config: Config, items: list[ReviewItem]) -> None:
+        self._items.extend(items)
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._flush(store, config))
+
+    async def drain(self) -> None:
+        while self._task is not None and not self._task.done():
+            await asyncio.shield(self._task)
+
+    async def _flush(self, store, config: Config) -> None:
+        """Never fails (the answers were already sent). Only the error's type is logged: database errors
+        quote their parameters, which would put complaint text in the log."""
+        await asyncio.sleep(self.delay)
+        while self._items:
+            batch, self._items = self._items, []
+            try:
+                await run_in_threadpool(store.record_review, batch, config.review_days)
+            except Exception as exc:  # noqa: BLE001 - the queue is best effort
+                log.warning(json.dumps({"event": "review_record_failed", "items": len(batch),
+                                        "error": type(exc).__name__}))
+
+
 class ReviewRecorder:
     """ASGI middleware: copies the request and response bodies of the watched routes as they stream by,
-    then, once the response is complete, stores the wanted results (see the module docstring)."""
+    then, once the response is complete, hands the wanted results to the app's `review_buffer`."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         app = scope.get("app")
-        classifier = getattr(getattr(app, "state", None), "classifier", None)
-        store = getattr(getattr(app, "state", None), "feedback_store", None)
+        state = getattr(app, "state", None)
+        classifier = getattr(state, "classifier", None)
+        store = getattr(state, "feedback_store", None)
         if (scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in WATCHED_PATHS
                 or classifier is None or store is None or classifier.config.review_record == "none"):
             await self.app(scope, receive, send)
@@ -85,15 +122,11 @@ class ReviewRecorder:
 
         await self.app(scope, copy_receive, copy_send)
         if plain_ok == [True]:
-            await self._record(store, classifier.config, scope["path"], bytes(request_body), bytes(response_body))
-
-    @staticmethod
-    async def _record(store, config: Config, path: str, request_body: bytes, response_body: bytes) -> None:
-        """Never fails the exchange (already answered). Only the error's type is logged: database errors
-        quote their parameters, which would put complaint text in the log."""
-        try:
-            items = review_items(path, request_body, response_body, config)
+            try:
+                items = review_items(scope["path"], bytes(request_body), bytes(response_body), classifier.config)
+            except Exception as exc:  # noqa: BLE001 - never fails the exchange, already answered
+                log.warning(json.dumps({"event": "review_record_failed", "path": scope["path"],
+                                        "error": type(exc).__name__}))
+                return
             if items:
-                await run_in_threadpool(store.record_review, items, config.review_days)
-        except Exception as exc:  # noqa: BLE001 - the queue is best effort; the answer was already sent
-            log.warning(json.dumps({"event": "review_record_failed", "path": path, "error": type(exc).__name__}))
+                state.review_buffer.add(store, classifier.config, items)
