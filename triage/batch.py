@@ -199,7 +199,7 @@ def ordered_window(pairs, submit, limit: int):
         yield done, wait()
 
 
-def _warm_worker(model_dir: str | None) -> None:
+def warm_worker(model_dir: str | None) -> None:
     """Pool initializer: load the model and touch the tokenizer and dictionary before the first chunk.
     It must not raise (Pool would restart the worker forever): a broken model fails with its own
     message when the parent process loads it, and again on the first chunk."""
@@ -217,7 +217,7 @@ def local_scorer(jobs: int, model_dir: str | None):
         if jobs <= 1:
             yield lambda pairs: ((c, score_chunk(arg)) for c, arg in pairs)
             return
-        with mp.get_context("spawn").Pool(jobs, initializer=_warm_worker, initargs=(model_dir,)) as pool:
+        with mp.get_context("spawn").Pool(jobs, initializer=warm_worker, initargs=(model_dir,)) as pool:
             yield lambda pairs: ordered_window(pairs, lambda a: pool.apply_async(score_chunk, (a,)).get, 2 * jobs)
     return scorer()
 
