@@ -76,28 +76,37 @@ def bare_tfidf_rate(archive: Path, rows: int) -> dict:
     return {"per_s": round(rows / r["seconds"])}
 
 
-def latencies(url: str, path: str, body: dict, n: int) -> dict:
-    times = []
-    with httpx.Client(timeout=30) as http:
-        for _ in range(20):
-            http.post(f"{url}{path}", json=body)
-        for _ in range(n):
-            t = time.perf_counter()
-            r = http.post(f"{url}{path}", json=body)
-            times.append((time.perf_counter() - t) * 1000)
-            r.raise_for_status()
+def _quantiles(times: list[float]) -> dict:
     q = statistics.quantiles(times, n=100)
-    return {"p50_ms": round(q[49], 2), "p95_ms": round(q[94], 2), "p99_ms": round(q[98], 2), "requests": n}
+    return {"p50_ms": round(q[49], 2), "p95_ms": round(q[94], 2), "p99_ms": round(q[98], 2), "requests": len(times)}
+
+
+def latencies(targets: dict[str, tuple[str, str, dict]], n: int) -> dict:
+    """Sequential requests to every target in turn (name -> (url, path, body)), so that each figure is
+    taken under the same conditions as the others: the machine's speed drifts during a run."""
+    times: dict[str, list[float]] = {name: [] for name in targets}
+    with httpx.Client(timeout=30) as http:
+        for url, path, body in targets.values():
+            for _ in range(20):
+                http.post(f"{url}{path}", json=body).raise_for_status()
+        for _ in range(n):
+            for name, (url, path, body) in targets.items():
+                t = time.perf_counter()
+                r = http.post(f"{url}{path}", json=body)
+                times[name].append((time.perf_counter() - t) * 1000)
+                r.raise_for_status()
+    return {name: _quantiles(t) for name, t in times.items()}
 
 
 def http_figures(texts: list[str]) -> dict:
+    """/classify next to an empty endpoint served the same way (requests alternate between the two
+    servers), then /classify/batch with 100 items."""
     sample = next(t for t in texts if 250 <= len(t) <= 450)
-    with server() as url:
-        real = latencies(url, "/classify", {"text": sample}, 1000)
-        batch = latencies(url, "/classify/batch", {"items": [{"id": str(i), "text": t} for i, t in enumerate(texts[:100])]}, 50)
-    with server("bench.empty_app:create_app") as url:
-        empty = latencies(url, "/classify", {"text": sample}, 1000)
-    return {"classify": real, "empty_endpoint": empty, "classify_batch_100": batch}
+    batch = {"items": [{"id": str(i), "text": t} for i, t in enumerate(texts[:100])]}
+    with server() as url, server("bench.empty_app:create_app") as empty_url:
+        single = latencies({"classify": (url, "/classify", {"text": sample}),
+                            "empty_endpoint": (empty_url, "/classify", {"text": sample})}, 1000)
+        return {**single, **latencies({"classify_batch_100": (url, "/classify/batch", batch)}, 50)}
 
 
 def model_figures() -> dict:
