@@ -106,33 +106,38 @@ def baselines(train: list[Example], test: list[Example], config: Config, externa
     y_train = [e.root_cause for e in train]
     t_train = [e.tone == "scandalist" for e in train]
 
-    def scores(predict_cause, predict_tone, examples):
-        if not examples:
-            return {}
+    sets = {split: ex for split, ex in (("holdout", test), ("external", external)) if ex}
+    unscored = {"holdout": {}, "external": {}}  # a set without examples reports nothing
+
+    def scores(predicted_causes, predicted_scandalist, examples) -> dict:
         truth = [e.root_cause for e in examples]
         tone_truth = np.array([e.tone == "scandalist" for e in examples])
-        return {"cause_macro_f1": cause_metrics(truth, list(predict_cause(examples)), config.root_causes)["macro_f1"],
-                "tone_f1": float(f1_score(tone_truth, predict_tone(examples), zero_division=0))}
+        return {"cause_macro_f1": cause_metrics(truth, list(predicted_causes), config.root_causes)["macro_f1"],
+                "tone_f1": float(f1_score(tone_truth, predicted_scandalist, zero_division=0))}
+
+    def texts(examples: list[Example]) -> list[str]:
+        return [e.text for e in examples]
 
     out = {}
-    texts = lambda ex: [e.text for e in ex]  # noqa: E731
     for name, make in {
         "majority": lambda: DummyClassifier(strategy="most_frequent"),
         "tfidf_words_logreg": lambda: make_pipeline(TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
                                                     estimator(8.0)),
     }.items():
         cause, tone = make().fit(texts(train), y_train), make().fit(texts(train), t_train)
-        pc, pt = (lambda ex: cause.predict(texts(ex))), (lambda ex: tone.predict(texts(ex)).astype(bool))
-        out[name] = {"holdout": scores(pc, pt, test), "external": scores(pc, pt, external)}
+        out[name] = {**unscored, **{split: scores(cause.predict(texts(ex)), tone.predict(texts(ex)).astype(bool), ex)
+                                    for split, ex in sets.items()}}
     docs_train = prepare(texts(train))
+    docs = {split: prepare(texts(ex)) for split, ex in sets.items()}  # prepared once for every ablation
     for name, feats in {"ours_C8": ComplaintFeatures(),
-                           "ours_C8_without_signals": ComplaintFeatures(use_signals=False),
-                           "ours_C8_without_char_ngrams": ComplaintFeatures(use_chars=False)}.items():
+                        "ours_C8_without_signals": ComplaintFeatures(use_signals=False),
+                        "ours_C8_without_char_ngrams": ComplaintFeatures(use_chars=False)}.items():
         est = estimator(8.0)
         m = fit_model(config.root_causes, feats, est, est, docs_train, y_train, [e.tone for e in train])
-        pc = lambda ex, m=m: [config.root_causes[i] for i in m.predict_proba(prepare(texts(ex)))[0].argmax(1)]  # noqa: E731
-        pt = lambda ex, m=m: m.predict_proba(prepare(texts(ex)))[1] >= 0.5  # noqa: E731
-        out[name] = {"holdout": scores(pc, pt, test), "external": scores(pc, pt, external)}
+        out[name] = dict(unscored)
+        for split, ex in sets.items():
+            p_cause, p_tone = m.predict_proba(docs[split])
+            out[name][split] = scores([config.root_causes[i] for i in p_cause.argmax(1)], p_tone >= 0.5, ex)
     return out
 
 

@@ -18,10 +18,10 @@ from sklearn.model_selection import StratifiedKFold
 from training.card import write_card
 from training.corpus import Corpus, load_corpus
 from training.feedback_merge import merge_feedback
+from training.fit import ComplaintFeatures, fit_model
 from triage import __version__
 from triage.artifacts import default_model_dir, save_model
 from triage.config import Config, load_config
-from training.fit import ComplaintFeatures, fit_model
 from triage.features import prepare
 from triage.model import TriageModel
 
