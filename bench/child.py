@@ -69,7 +69,7 @@ def _write(batch, predicted, o) -> None:
 def load_model() -> None:
     from triage.pipeline import Classifier
 
-    Classifier.load().classify("прогрев")
+    Classifier.load().warm_up()
 
 
 def train(out: str) -> None:

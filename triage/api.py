@@ -109,7 +109,7 @@ def create_app(settings: Settings | None = None, classifier: Classifier | None =
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         loaded = classifier or await run_in_threadpool(Classifier.load, settings.model_dir)
-        await run_in_threadpool(loaded.classify, "прогрев")  # load spaCy and the dictionary before /health says ok
+        await run_in_threadpool(loaded.warm_up)  # before /health says ok
         app.state.classifier = loaded
         _log(event="model_loaded", model_version=app.state.classifier.version)
         yield

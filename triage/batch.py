@@ -204,7 +204,7 @@ def warm_worker(model_dir: str | None) -> None:
     It must not raise (Pool would restart the worker forever): a broken model fails with its own
     message when the parent process loads it, and again on the first chunk."""
     try:
-        cached_classifier(model_dir).classify("прогрев")
+        cached_classifier(model_dir).warm_up()
     except Exception:  # noqa: BLE001 - see the docstring
         pass
 

@@ -43,6 +43,11 @@ class Classifier:
         model, meta = load_model(Path(model_dir) if model_dir else None, config.root_causes)
         return cls(model, meta, config, policy)
 
+    def warm_up(self) -> None:
+        """Classify one word so that spaCy's tokenizer and the pymorphy3 dictionary are loaded now, not
+        inside the first real request or chunk."""
+        self.classify("прогрев")
+
     def classify(self, text: str, customer: Customer | None = None, id: str | None = None) -> dict:
         return self.classify_many([Item(text=text, id=id, customer=customer)])[0]
 
