@@ -130,11 +130,15 @@ def test_logs_carry_no_complaint_text(client, caplog):
 
 @pytest.mark.parametrize("text,language", [
     ("Курьер опоздал", "ru"), ("Кур'єр запізнився, посилка ще не прийшла", "uk"), ("", "und"), ("Order 12345 is late", "en"),
+    ("Тапсырыс әлі келмеді, қызмет өте нашар", "kk"), ("😡😡😡 !!! 123", "und"), ("ЗАКАЗ НЕ ПРИШЁЛ, İade istiyorum", "ru"),
 ])
 def test_language_table(text, language):
+    """The whole-text count and the pipeline's per-token counts give the same answer."""
     from triage.language import detect_language
+    from triage.normalize import normalize
 
     assert detect_language(text) == language
+    assert detect_language(text, script=normalize(text).script) == language
 
 
 def test_a_bug_answers_500_with_the_request_id_and_logs_no_text(model_dir, classifier, monkeypatch, caplog):

@@ -7,24 +7,38 @@ import re
 _NOT_LETTER = re.compile(r"[\W\d_]+")
 _NOT_CYRILLIC = re.compile(r"[^а-яёәғқңөұүһіїєґ]+")
 _NOT_LATIN = re.compile(r"[^a-z]+")
-KAZAKH = set("әғқңөұүһі")
-UKRAINIAN = set("іїєґ")
-RUSSIAN_ONLY = set("ыэъё")
+KAZAKH = frozenset("әғқңөұүһі")
+UKRAINIAN = frozenset("іїєґ")
+RUSSIAN_ONLY = frozenset("ыэъё")
+_MARK_ORDER = tuple(sorted(KAZAKH | UKRAINIAN | RUSSIAN_ONLY))
+_BITS = 32  # per count
+_MASK = (1 << _BITS) - 1
 
 
-def detect_language(text: str, min_cyrillic_share: float = 0.5) -> str:
-    """'ru', 'kk', 'uk', 'en' (Latin script), or 'und' (no letters). Letters are counted by deleting
-    everything else with a regex: one C-level pass per script instead of a Python call per character."""
-    low = text.lower()
-    letters = len(_NOT_LETTER.sub("", low))
+def count_script(low: str) -> int:
+    """Letters, Cyrillic letters, Latin letters and each of the letters that tell the languages apart,
+    counted in the lower-cased `low` and packed into one int, 32 bits per count. Packed counts add up:
+    a text's counts are the sum of its tokens' (cached per token, see triage/normalize.py), one
+    addition per token. Letters are counted by deleting everything else with a regex: one C-level
+    pass per script instead of a Python call per character."""
+    cyrillic = _NOT_CYRILLIC.sub("", low)
+    counts = (len(_NOT_LETTER.sub("", low)), len(cyrillic), len(_NOT_LATIN.sub("", low)),
+              *(cyrillic.count(m) for m in _MARK_ORDER))
+    return sum(c << (_BITS * i) for i, c in enumerate(counts))
+
+
+def detect_language(text: str, min_cyrillic_share: float = 0.5, script: int | None = None) -> str:
+    """'ru', 'kk', 'uk', 'en' (Latin script), or 'und' (no letters). `script`: the text's
+    `count_script` when the caller has it already."""
+    packed = count_script(text.lower()) if script is None else script
+    letters, cyrillic, latin = packed & _MASK, packed >> _BITS & _MASK, packed >> 2 * _BITS & _MASK
     if not letters:
         return "und"
-    cyrillic = _NOT_CYRILLIC.sub("", low)
-    if len(cyrillic) / letters < min_cyrillic_share:
-        return "en" if len(_NOT_LATIN.sub("", low)) / letters >= 0.5 else "und"
-    specific = {ch for ch in KAZAKH | UKRAINIAN | RUSSIAN_ONLY if ch in cyrillic}
-    if len(specific & KAZAKH) >= 2 and specific & (KAZAKH - UKRAINIAN):
+    if cyrillic / letters < min_cyrillic_share:
+        return "en" if latin / letters >= 0.5 else "und"
+    marks = {m for i, m in enumerate(_MARK_ORDER, 3) if packed >> i * _BITS & _MASK}
+    if len(marks & KAZAKH) >= 2 and marks & (KAZAKH - UKRAINIAN):
         return "kk"
-    if specific & UKRAINIAN and not specific & RUSSIAN_ONLY:
+    if marks & UKRAINIAN and not marks & RUSSIAN_ONLY:
         return "uk"
     return "ru"

@@ -16,7 +16,7 @@ from triage.config import Config, load_config
 from triage.features import prepare
 from triage.history import Customer, chronic_verdict, is_significant
 from triage.language import detect_language
-from triage.routing import Facts, Policy, load_policy, route
+from triage.routing import Facts, Policy, load_policy, memoized_router
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ class Classifier:
         self.config = config
         self.policy = policy
         self.version = meta["version"]
+        self.route = memoized_router(policy)
 
     @classmethod
     def load(cls, model_dir: str | Path | None = None, config_path: str | Path | None = None,
@@ -69,7 +70,7 @@ class Classifier:
         top, second = probs[order[0]], probs[order[1]]
         root_cause = c.root_causes[order[0]]
         tone = "scandalist" if tone_p >= c.scandalist_threshold else "legitimate"
-        language = detect_language(item.text, c.min_cyrillic_share)
+        language = detect_language(item.text, c.min_cyrillic_share, doc.normalized.script)
         low_confidence = (
             language != "ru"
             or top < c.min_top_cause
@@ -91,7 +92,7 @@ class Classifier:
             "tone": tone,
             "tone_score": round(tone_p, 6),
             "signals": [s.as_dict() for s in doc.signals],
-            "route": route(facts, self.policy),
+            "route": self.route(facts),
             "language": language,
             "low_confidence": low_confidence,
             "model_version": self.version,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -26,10 +25,10 @@ class Signal:
 @dataclass(frozen=True)
 class Rule:
     """A named pattern and its triggers: lower-case substrings without whitespace, of which every
-    match contains at least one. A trigger then lies inside one whitespace-separated chunk of the
-    text, so looking chunks up once (cached, see `_chunk_gates`) tells which regexes can match at
-    all: a regex costs ~5-80 us per text, a cached lookup well under 1 us. Tests check on the corpus
-    that the triggers never change the result."""
+    match contains at least one. A trigger then lies inside one token of the text, so the bits of
+    its tokens (cached per token, see `trigger_bits`) tell which regexes can match at all: a regex
+    costs ~5-80 us per text, a cached lookup well under 1 us. Tests check on the corpus that the
+    triggers never change the result."""
 
     name: str
     pattern: re.Pattern
@@ -167,19 +166,21 @@ SIGNAL_NAMES: tuple[str, ...] = tuple(rule.name for rule in RULES)
 _TRIGGERS = [re.compile("|".join(map(re.escape, rule.triggers))) for rule in RULES]
 
 
-@lru_cache(maxsize=200_000)
-def _chunk_gates(chunk: str) -> int:
-    """Bit i is set when a trigger of RULES[i] occurs in this whitespace-free chunk of lower-cased text."""
-    return sum(1 << i for i, triggers in enumerate(_TRIGGERS) if triggers.search(chunk))
+def trigger_bits(low: str) -> int:
+    """Bit i is set when a trigger of RULES[i] occurs in the lower-cased `low`. Triggers hold no
+    whitespace, so a text's bits are the OR of its tokens' bits: the pipeline computes them once per
+    distinct token (triage/normalize.py) and passes them to `find_signals`."""
+    return sum(1 << i for i, triggers in enumerate(_TRIGGERS) if triggers.search(low))
 
 
-def find_signals(text: str, prefilter: bool = True) -> list[Signal]:
-    """All signals in `text`, ordered by position. `prefilter=False` runs every regex (for tests)."""
+def find_signals(text: str, triggers: int | None = None, prefilter: bool = True) -> list[Signal]:
+    """All signals in `text`, ordered by position. `triggers`: the text's `trigger_bits` when the caller
+    has them already; only the rules whose triggers occur run. `prefilter=False` runs every regex (for tests)."""
     low = _lower_same_length(text)
-    gates = -1 if not prefilter else 0
-    if prefilter:
-        for chunk in set(low.split()):
-            gates |= _chunk_gates(chunk)
+    if not prefilter:
+        gates = -1
+    else:
+        gates = trigger_bits(low) if triggers is None else triggers
     hits = [
         Signal(rule.name, m.start(), m.end(), text[m.start():m.end()])
         for i, rule in enumerate(RULES)
