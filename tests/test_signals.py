@@ -43,3 +43,16 @@ def test_triggers_never_change_the_result():
 
     for text, doc in zip(texts, prepare(texts)):
         assert find_signals(text) == doc.signals == find_signals(text, prefilter=False), text
+
+
+def test_every_rule_has_a_reach_and_windows_cover_it():
+    """Each rule's greatest match length is known (else it would search whole texts), and the windows
+    around trigger spans merge and stay inside the text."""
+    from triage.signals import RULES, _windows
+
+    assert all(rule.reach is not None and rule.reach < 200 for rule in RULES)
+    spans = [(0, 3, 0b01), (10, 14, 0b11), (90, 95, 0b10)]
+    assert _windows(spans, 0b01, 20, 100) == [(0, 34)]
+    assert _windows(spans, 0b10, 20, 100) == [(0, 34), (70, 100)]
+    assert _windows(spans, 0b100, 20, 100) == []
+    assert _windows(spans, 0b10, None, 100) == [(0, 100)]

@@ -36,7 +36,7 @@ class Doc:
 
 def prepare(texts: Iterable[str]) -> list[Doc]:
     texts = list(texts)
-    return [Doc(t, n, find_signals(t, n.triggers)) for t, n in zip(texts, normalize_many(texts))]
+    return [Doc(t, n, find_signals(t, n.trigger_spans)) for t, n in zip(texts, normalize_many(texts))]
 
 
 STYLE_NAMES = ("log_words", "caps_share", "exclamations", "questions")

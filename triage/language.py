@@ -15,6 +15,14 @@ _BITS = 32  # per count
 _MASK = (1 << _BITS) - 1
 
 
+def _fields(letters) -> int:
+    """The bits of `letters`' counts in a packed int: `packed & _fields(...)` tells whether any occurs."""
+    return sum(_MASK << _BITS * i for i, m in enumerate(_MARK_ORDER, 3) if m in letters)
+
+
+_KAZAKH_OR_UKRAINIAN = _fields(KAZAKH | UKRAINIAN)
+
+
 def count_script(low: str) -> int:
     """Letters, Cyrillic letters, Latin letters and each of the letters that tell the languages apart,
     counted in the lower-cased `low` and packed into one int, 32 bits per count. Packed counts add up:
@@ -36,6 +44,8 @@ def detect_language(text: str, min_cyrillic_share: float = 0.5, script: int | No
         return "und"
     if cyrillic / letters < min_cyrillic_share:
         return "en" if latin / letters >= 0.5 else "und"
+    if not packed & _KAZAKH_OR_UKRAINIAN:
+        return "ru"
     marks = {m for i, m in enumerate(_MARK_ORDER, 3) if packed >> i * _BITS & _MASK}
     if len(marks & KAZAKH) >= 2 and marks & (KAZAKH - UKRAINIAN):
         return "kk"

@@ -15,10 +15,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 from typing import Iterable, Iterator, NamedTuple
 
 from triage.language import count_script
-from triage.signals import trigger_bits
+from triage.signals import Span, trigger_bits
 
 LEMMA_CACHE_SIZE = 500_000
 _CYRILLIC = re.compile(r"[а-яё]")
@@ -33,7 +34,7 @@ class Normalized:
 
     lemmas: list[str]
     rare: list[str]
-    triggers: int  # bit i: a trigger of signals.RULES[i] occurs in one of the tokens
+    trigger_spans: list[Span]  # the tokens that carry signal triggers: where signals.find_signals looks
     script: int  # language.count_script of the whole text, for the language guess
 
 
@@ -69,7 +70,11 @@ class TokenInfo(NamedTuple):
     lemma: str | None
     known: bool
     triggers: int  # signals.trigger_bits of the lower-cased token
+    length: int  # in characters
     script: int  # language.count_script of the lower-cased token
+
+
+_SCRIPT = itemgetter(5)  # TokenInfo.script
 
 
 @lru_cache(maxsize=LEMMA_CACHE_SIZE)
@@ -81,26 +86,22 @@ def _token(orth: int) -> TokenInfo:
     low = text.lower()
     triggers, script = trigger_bits(low), count_script(low)
     if text.isspace() or vocab[text].is_punct and not _MASK.search(text):
-        return TokenInfo(None, None, True, triggers, script)
+        return TokenInfo(None, None, True, triggers, len(text), script)
     word = low.replace("ё", "е")
-    return TokenInfo(word, *lemma_of(word), triggers, script)
+    return TokenInfo(word, *lemma_of(word), triggers, len(text), script)
 
 
 def _normalize_doc(doc) -> Normalized:
-    lemmas: list[str] = []
-    rare: list[str] = []
-    triggers = script = 0
     from spacy.attrs import ORTH  # spaCy is imported on first use, not with this module
 
-    for orth in doc.to_array(ORTH).tolist():
-        token = _token(orth)
-        triggers |= token.triggers
-        script += token.script
-        if token.word is not None:
-            lemmas.append(token.lemma)
-            if not token.known:
-                rare.append(token.word)
-    return Normalized(lemmas, rare, triggers, script)
+    # One cached lookup per token id, read in one array: a Python Token object per token would cost a
+    # third of the normalization time; only the few tokens that carry triggers need theirs (for offsets).
+    tokens = list(map(_token, doc.to_array(ORTH).tolist()))
+    return Normalized(lemmas=[t.lemma for t in tokens if t.word is not None],
+                      rare=[t.word for t in tokens if not t.known],
+                      trigger_spans=[(doc[i].idx, doc[i].idx + t.length, t.triggers)
+                                     for i, t in enumerate(tokens) if t.triggers],
+                      script=sum(map(_SCRIPT, tokens)))
 
 
 def normalize_many(texts: Iterable[str], batch_size: int = 256) -> Iterator[Normalized]:

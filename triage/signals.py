@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -25,20 +26,50 @@ class Signal:
 @dataclass(frozen=True)
 class Rule:
     """A named pattern and its triggers: lower-case substrings without whitespace, of which every
-    match contains at least one. A trigger then lies inside one token of the text, so the bits of
-    its tokens (cached per token, see `trigger_bits`) tell which regexes can match at all: a regex
-    costs ~5-80 us per text, a cached lookup well under 1 us. Tests check on the corpus that the
-    triggers never change the result."""
+    match contains at least one. A trigger then lies inside one token of the text, and a match lies
+    within `reach` characters of that token: the regex runs only on those windows of the text, and
+    only when some token carries a trigger (a regex costs ~5-80 us per whole text; the tokens' trigger
+    bits are cached per token, see `trigger_bits`). Tests check on the corpus that the windows never
+    change the result."""
 
     name: str
     pattern: re.Pattern
     triggers: tuple[str, ...]
 
+    @property
+    def reach(self) -> int | None:
+        return _reach(self.pattern)
+
+
+# Unbounded repeats outside character classes, and open ranges {n,}: capped below so that every
+# match has a known greatest length. A word is matched to at most 24 more letters, a gap to 4 spaces.
+_OPEN_REPEAT = re.compile(r"(\\[ws]|\\d|\])([*+])(?![^\[\]]*\])")
+_OPEN_RANGE = re.compile(r"\{(\d+),\}")
+_CAPS = {"\\s": 4, "\\d": 12}
+
+
+def _bounded(src: str) -> str:
+    src = _OPEN_RANGE.sub(lambda m: f"{{{m[1]},20}}", src)
+    return _OPEN_REPEAT.sub(lambda m: f"{m[1]}{{{int(m[2] == '+')},{_CAPS.get(m[1], 24)}}}", src)
+
 
 def _rx(*alternatives: str) -> re.Pattern:
     """Patterns are written in lower case and run on lower-cased text: case-insensitive matching in
     `re` costs ~40% more."""
-    return re.compile("|".join(f"(?:{a})" for a in alternatives))
+    return re.compile(_bounded("|".join(f"(?:{a})" for a in alternatives)))
+
+
+@lru_cache(maxsize=None)
+def _reach(pattern: re.Pattern) -> int | None:
+    """The greatest length of a match, from the parse tree of `re`'s own compiler (a private module,
+    hence the fallback: None searches the whole text, which is slower and gives the same result)."""
+    try:
+        import re._parser as parser
+
+        width = parser.parse(pattern.pattern).getwidth()[1]
+    except (ImportError, AttributeError):
+        return None
+    return width if width < 100_000 else None
 
 
 def _lower_same_length(text: str) -> str:
@@ -167,25 +198,52 @@ _TRIGGERS = [re.compile("|".join(map(re.escape, rule.triggers))) for rule in RUL
 
 
 def trigger_bits(low: str) -> int:
-    """Bit i is set when a trigger of RULES[i] occurs in the lower-cased `low`. Triggers hold no
-    whitespace, so a text's bits are the OR of its tokens' bits: the pipeline computes them once per
-    distinct token (triage/normalize.py) and passes them to `find_signals`."""
+    """Bit i is set when a trigger of RULES[i] occurs in the lower-cased `low` (a token)."""
     return sum(1 << i for i, triggers in enumerate(_TRIGGERS) if triggers.search(low))
 
 
-def find_signals(text: str, triggers: int | None = None, prefilter: bool = True) -> list[Signal]:
-    """All signals in `text`, ordered by position. `triggers`: the text's `trigger_bits` when the caller
-    has them already; only the rules whose triggers occur run. `prefilter=False` runs every regex (for tests)."""
+Span = tuple[int, int, int]  # start, end, trigger_bits of a token that carries triggers
+
+
+def trigger_spans(low: str) -> list[Span]:
+    """The whitespace-separated chunks of `low` that carry triggers. Triggers hold no whitespace, so
+    every trigger lies in one chunk; the pipeline uses spaCy's tokens instead (same property, bits
+    cached per token: see triage/normalize.py)."""
+    return [(m.start(), m.end(), bits) for m in _CHUNK.finditer(low) if (bits := trigger_bits(m[0]))]
+
+
+_CHUNK = re.compile(r"\S+")
+
+
+def _windows(spans: list[Span], bit: int, reach: int | None, size: int) -> list[tuple[int, int]]:
+    """Merged ranges of the text within `reach` of a span carrying `bit` (spans in text order). A
+    match contains a trigger and is at most `reach` long, so it lies inside one range, and no match
+    can be cut short at a range's end (the proof is the same argument: tests check it on the corpus)."""
+    if reach is None:
+        return [(0, size)] if any(bits & bit for _, _, bits in spans) else []
+    ranges: list[tuple[int, int]] = []
+    for start, end, bits in spans:
+        if bits & bit:
+            lo, hi = max(0, start - reach), min(size, end + reach)
+            if ranges and lo <= ranges[-1][1]:
+                ranges[-1] = (ranges[-1][0], max(ranges[-1][1], hi))
+            else:
+                ranges.append((lo, hi))
+    return ranges
+
+
+def find_signals(text: str, spans: list[Span] | None = None, prefilter: bool = True) -> list[Signal]:
+    """All signals in `text`, ordered by position. `spans`: the text's `trigger_spans` (or the
+    equivalent from its tokens) when the caller has them already; each rule runs only on windows
+    around its triggers. `prefilter=False` runs every regex over the whole text (for tests)."""
     low = _lower_same_length(text)
-    if not prefilter:
-        gates = -1
-    else:
-        gates = trigger_bits(low) if triggers is None else triggers
+    if prefilter and spans is None:
+        spans = trigger_spans(low)
     hits = [
         Signal(rule.name, m.start(), m.end(), text[m.start():m.end()])
         for i, rule in enumerate(RULES)
-        if gates >> i & 1
-        for m in rule.pattern.finditer(low)
+        for lo, hi in (_windows(spans, 1 << i, rule.reach, len(low)) if prefilter else [(0, len(low))])
+        for m in rule.pattern.finditer(low, lo, hi)
         if m.end() > m.start()
     ]
     return sorted(hits, key=lambda s: (s.start, s.end, s.name))
