@@ -151,3 +151,15 @@ def test_revenue_threshold_is_the_archives_own_top_decile_in_every_format(tmp_pa
     no_revenue = tmp_path / "b.csv"
     no_revenue.write_text("id,text\n1,текст\n", encoding="utf-8")
     assert revenue_threshold(no_revenue, None, None, 0.9) is None
+
+
+def test_ids_pass_through_whatever_json_allows(tmp_path):
+    """Integer ids beyond 64 bits, strings and unicode come out as they went in (the fast JSON writer
+    refuses big integers; the row must not be lost or changed for that)."""
+    src = tmp_path / "in.jsonl"
+    ids = [2**100 + 7, "заявка-№5", 42]
+    src.write_text("".join(json.dumps({"id": i, "text": t}, ensure_ascii=False) + "\n" for i, t in zip(ids, GOOD)),
+                   encoding="utf-8")
+    out = tmp_path / "scored.jsonl"
+    assert score_file(src, out, progress=False)["scored"] == 3
+    assert [r["id"] for r in read_jsonl(out)] == ids

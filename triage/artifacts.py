@@ -76,8 +76,9 @@ def read_meta(directory: Path) -> dict:
         raise ModelError(f"model card {path} is not valid JSON: {exc}") from None
 
 
-def load_model(directory: Path | None = None, root_causes: tuple[str, ...] | None = None):
-    """(model, meta) from `directory`; every check runs before the pickle is opened."""
+def check_model(directory: Path | None = None, root_causes: tuple[str, ...] | None = None) -> tuple[Path, dict]:
+    """(model file, meta) of `directory` after every check that needs no unpickling: format version,
+    SHA-256, library versions, labels."""
     directory = Path(directory or default_model_dir())
     meta = read_meta(directory)
     if meta.get("format_version") != FORMAT_VERSION:
@@ -99,4 +100,10 @@ def load_model(directory: Path | None = None, root_causes: tuple[str, ...] | Non
     if root_causes is not None and tuple(meta.get("labels", {}).get("root_cause", ())) != tuple(root_causes):
         raise ModelError(f"model labels {meta.get('labels', {}).get('root_cause')} differ from the configured "
                          f"root causes {list(root_causes)}: retrain with `make train`")
+    return path, meta
+
+
+def load_model(directory: Path | None = None, root_causes: tuple[str, ...] | None = None):
+    """(model, meta) from `directory`; every check runs before the pickle is opened."""
+    path, meta = check_model(directory, root_causes)
     return joblib.load(path), meta

@@ -26,7 +26,7 @@ from typing import Iterator
 from triage.errors import InputError
 from triage.history import Customer, chronic_verdict
 from triage.io import AtomicWriter, PartsWriter, Record, column_values, read_records
-from triage.pipeline import Classifier, Item
+from triage.pipeline import Classifier, Item, load_settings
 
 CHUNK = 1000
 PASSTHROUGH = ("customer_id", "created_at", "revenue_12m", "complaints_90d")
@@ -240,7 +240,8 @@ def score_file(input_path: Path, output: Path, jobs: int = 1, resume: bool = Fal
 
     with (scorer or local_scorer(jobs, model_dir)) as run, \
             tqdm(total=None, unit=" rows", disable=not progress, mininterval=0.5) as bar:
-        clf = cached_classifier(model_dir)
+        # One process: the model that scores; with workers: only what this process needs from it.
+        clf = cached_classifier(model_dir) if jobs <= 1 and scorer is None else load_settings(model_dir)
         significant = revenue_threshold(input_path, encoding, delimiter, clf.policy.significant_quantile)
         progress_path = side_path(output, "progress")
         state = json.loads(progress_path.read_text()) if resume and progress_path.exists() else {}

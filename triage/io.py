@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Iterator
 
+import orjson
+
 from triage.errors import InputError
 
 READ_FORMATS = (".csv", ".tsv", ".jsonl", ".parquet")
@@ -204,6 +206,16 @@ def _json_object(line: str) -> dict | None:
     return row if isinstance(row, dict) else None
 
 
+def json_line(row: dict) -> str:
+    """One JSONL line. orjson writes it ~5x faster than `json` (~3 vs ~15 us per scored row, a tenth of
+    a batch worker's time outside the model); values it refuses (integers beyond 64 bits, say, in a
+    passed-through id) fall back to `json`."""
+    try:
+        return orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE).decode()
+    except TypeError:
+        return json.dumps(row, ensure_ascii=False) + "\n"
+
+
 class AtomicWriter:
     """Writes rows to `path` through a temp file renamed into place on `commit()`, so an interrupted
     run never leaves a complete-looking file. `append_from` resumes from an existing partial temp file."""
@@ -228,7 +240,7 @@ class AtomicWriter:
 
     def write_many(self, rows: list[dict]) -> None:
         if self.ext == ".jsonl":
-            self._f.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+            self._f.write("".join(map(json_line, rows)))
         elif self.ext == ".csv":
             self._csv.writerows({k: json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v
                                  for k, v in r.items()} for r in rows)
