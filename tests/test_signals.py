@@ -48,9 +48,9 @@ def test_triggers_never_change_the_result():
 def test_every_rule_has_a_reach_and_windows_cover_it():
     """Each rule's greatest match length is known (else it would search whole texts), and the windows
     around trigger spans merge and stay inside the text."""
-    from triage.signals import RULES, _windows
+    from triage.signals import _PLAN, _windows
 
-    assert all(rule.reach is not None and rule.reach < 200 for rule in RULES)
+    assert all(reach is not None and reach < 200 for _, _, reach in _PLAN)
     spans = [(0, 3, 0b01), (10, 14, 0b11), (90, 95, 0b10)]
     assert _windows(spans, 0b01, 20, 100) == [(0, 34)]
     assert _windows(spans, 0b10, 20, 100) == [(0, 34), (70, 100)]

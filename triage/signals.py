@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -36,10 +35,6 @@ class Rule:
     pattern: re.Pattern
     triggers: tuple[str, ...]
 
-    @property
-    def reach(self) -> int | None:
-        return _reach(self.pattern)
-
 
 # Unbounded repeats outside character classes, and open ranges {n,}: capped below so that every
 # match has a known greatest length. A word is matched to at most 24 more letters, a gap to 4 spaces.
@@ -59,7 +54,6 @@ def _rx(*alternatives: str) -> re.Pattern:
     return re.compile(_bounded("|".join(f"(?:{a})" for a in alternatives)))
 
 
-@lru_cache(maxsize=None)
 def _reach(pattern: re.Pattern) -> int | None:
     """The greatest length of a match, from the parse tree of `re`'s own compiler (a private module,
     hence the fallback: None searches the whole text, which is slower and gives the same result)."""
@@ -195,6 +189,8 @@ SIGNAL_NAMES: tuple[str, ...] = tuple(rule.name for rule in RULES)
 
 # One alternation of escaped literals per rule: a single search finds any of its triggers.
 _TRIGGERS = [re.compile("|".join(map(re.escape, rule.triggers))) for rule in RULES]
+# (rule, its trigger bit, its reach), worked out once.
+_PLAN = [(rule, 1 << i, _reach(rule.pattern)) for i, rule in enumerate(RULES)]
 
 
 def trigger_bits(low: str) -> int:
@@ -237,12 +233,19 @@ def find_signals(text: str, spans: list[Span] | None = None, prefilter: bool = T
     equivalent from its tokens) when the caller has them already; each rule runs only on windows
     around its triggers. `prefilter=False` runs every regex over the whole text (for tests)."""
     low = _lower_same_length(text)
-    if prefilter and spans is None:
-        spans = trigger_spans(low)
+    size = len(low)
+    if not prefilter:
+        plan = [(rule, [(0, size)]) for rule, _, _ in _PLAN]
+    else:
+        spans = trigger_spans(low) if spans is None else spans
+        gates = 0
+        for _, _, bits in spans:
+            gates |= bits
+        plan = [(rule, _windows(spans, bit, reach, size)) for rule, bit, reach in _PLAN if gates & bit]
     hits = [
         Signal(rule.name, m.start(), m.end(), text[m.start():m.end()])
-        for i, rule in enumerate(RULES)
-        for lo, hi in (_windows(spans, 1 << i, rule.reach, len(low)) if prefilter else [(0, len(low))])
+        for rule, windows in plan
+        for lo, hi in windows
         for m in rule.pattern.finditer(low, lo, hi)
         if m.end() > m.start()
     ]
