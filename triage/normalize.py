@@ -97,10 +97,10 @@ def _normalize_doc(doc) -> Normalized:
     # One cached lookup per token id, read in one array: a Python Token object per token would cost a
     # third of the normalization time; only the few tokens that carry triggers need theirs (for offsets).
     tokens = list(map(_token, doc.to_array(ORTH).tolist()))
+    carriers = [(doc[i], t) for i, t in enumerate(tokens) if t.triggers]
     return Normalized(lemmas=[t.lemma for t in tokens if t.word is not None],
                       rare=[t.word for t in tokens if not t.known],
-                      trigger_spans=[(doc[i].idx, doc[i].idx + t.length, t.triggers)
-                                     for i, t in enumerate(tokens) if t.triggers],
+                      trigger_spans=[(tok.idx, tok.idx + t.length, t.triggers) for tok, t in carriers],
                       script=sum(map(_SCRIPT, tokens)))
 
 

@@ -199,6 +199,7 @@ def trigger_bits(low: str) -> int:
 
 
 Span = tuple[int, int, int]  # start, end, trigger_bits of a token that carries triggers
+_CHUNK = re.compile(r"\S+")
 
 
 def trigger_spans(low: str) -> list[Span]:
@@ -208,13 +209,10 @@ def trigger_spans(low: str) -> list[Span]:
     return [(m.start(), m.end(), bits) for m in _CHUNK.finditer(low) if (bits := trigger_bits(m[0]))]
 
 
-_CHUNK = re.compile(r"\S+")
-
-
 def _windows(spans: list[Span], bit: int, reach: int | None, size: int) -> list[tuple[int, int]]:
     """Merged ranges of the text within `reach` of a span carrying `bit` (spans in text order). A
-    match contains a trigger and is at most `reach` long, so it lies inside one range, and no match
-    can be cut short at a range's end (the proof is the same argument: tests check it on the corpus)."""
+    match contains a trigger and is at most `reach` long, so it lies inside one range; for the same
+    reason a range's end can never cut a match short (tests check both on the corpus)."""
     if reach is None:
         return [(0, size)] if any(bits & bit for _, _, bits in spans) else []
     ranges: list[tuple[int, int]] = []
