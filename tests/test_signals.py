@@ -32,7 +32,7 @@ def test_spans_index_the_original_text(text, _p, _a):
 
 def test_triggers_never_change_the_result():
     """The trigger prefilter must only skip regexes that could not match: with the bits of the whole
-    text, and with the bits the pipeline collects token by token."""
+    text, and with the bits the pipeline caches piece by piece."""
     import json
 
     from training.corpus import DEFAULT_CORPUS

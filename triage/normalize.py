@@ -6,22 +6,27 @@ pymorphy3 lemmatizer: without a tagger that lemmatizer returns an ambiguous word
 probability estimate ranks highest. Lemmas are cached in a bounded LRU shared by training and
 serving, because the same few thousand words make up most complaints.
 
-The same pass over a text's tokens also collects what the signal rules and the language guess need
-to know about each token (see `TokenInfo`): both are cached per token, so a text costs one lookup
-per token instead of another scan of its characters per consumer.
+spaCy tokenizes each whitespace-separated piece of a text on its own (its rules look at one piece at
+a time) and then, per text, builds a Doc and runs a phrase matcher for the few multi-word exceptions
+such as «и т.п.». Most pieces recur from text to text, so a piece's whole contribution (its lemmas,
+its rare tokens, its signal trigger bits, its letter counts) is cached here, and spaCy tokenizes a
+piece only the first time it is seen. A text one of whose pieces could end a multi-word exception
+goes to spaCy whole. Tests check on the corpus that both ways give the same result.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate, chain, compress
 from operator import itemgetter
 from typing import Iterable, Iterator, NamedTuple
 
 from triage.language import count_script
-from triage.signals import Span, trigger_bits
+from triage.signals import Span, chunk_bits
 
 LEMMA_CACHE_SIZE = 500_000
+PIECE_CACHE_SIZE = 500_000
 _CYRILLIC = re.compile(r"[а-яё]")
 _MASK = re.compile(r"[*@#$%]")
 _NUMBER = re.compile(r"^\d+([.,]\d+)?$")
@@ -34,7 +39,7 @@ class Normalized:
 
     lemmas: list[str]
     rare: list[str]
-    trigger_spans: list[Span]  # the tokens that carry signal triggers: where signals.find_signals looks
+    trigger_spans: list[Span]  # the pieces that carry signal triggers: where signals.find_signals looks
     script: int  # language.count_script of the whole text, for the language guess
 
 
@@ -52,6 +57,15 @@ def _morph():
     return pymorphy3.MorphAnalyzer()
 
 
+@lru_cache(maxsize=1)
+def _multiword_exceptions() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """spaCy's multi-word exceptions («и т.п.», «в настоящее время») and every part of them but the
+    first («т.п.», «время»): an exception can only match where a piece of the text starts with one
+    of these parts and the text holds the whole exception."""
+    rules = tuple(rule for rule in _tokenizer().rules if len(rule.split()) > 1)
+    return rules, tuple({part for rule in rules for part in rule.split()[1:]})
+
+
 @lru_cache(maxsize=LEMMA_CACHE_SIZE)
 def lemma_of(word: str) -> tuple[str, bool]:
     """(lemma, known) for one lower-cased token; `known` is False for words outside the dictionary."""
@@ -65,50 +79,76 @@ def lemma_of(word: str) -> tuple[str, bool]:
     return morph.parse(word)[0].normal_form.replace("ё", "е"), morph.word_is_known(word)
 
 
-class TokenInfo(NamedTuple):
-    word: str | None  # lower-cased, ё -> е; None for spaces and punctuation (mask characters excepted)
-    lemma: str | None
-    known: bool
-    triggers: int  # signals.trigger_bits of the lower-cased token
-    length: int  # in characters
-    script: int  # language.count_script of the lower-cased token
+def _word(token: str) -> tuple[str, str, bool] | None:
+    """(word, lemma, known) of one token: the word lower-cased with ё -> е; None for spaces and
+    punctuation (mask characters excepted)."""
+    if token.isspace() or _tokenizer().vocab[token].is_punct and not _MASK.search(token):
+        return None
+    word = token.lower().replace("ё", "е")
+    return (word, *lemma_of(word))
 
 
-_SCRIPT = itemgetter(5)  # TokenInfo.script
+class Piece(NamedTuple):
+    """What one whitespace-separated piece of a text contributes to its `Normalized`."""
+
+    lemmas: tuple[str, ...]
+    rare: tuple[str, ...]
+    triggers: int  # signals.chunk_bits of the piece
+    script: int  # language.count_script of the piece, lower-cased
+    joins: bool  # may end a multi-word spaCy exception: the text is then tokenized whole
 
 
-@lru_cache(maxsize=LEMMA_CACHE_SIZE)
-def _token(orth: int) -> TokenInfo:
-    """What a token contributes, by its spaCy string id. Keyed by the id so that a text's tokens are
-    read in one array, without a Python object per token (a third of the normalization time otherwise)."""
-    vocab = _tokenizer().vocab
-    text = vocab.strings[orth]
-    low = text.lower()
-    triggers, script = trigger_bits(low), count_script(low)
-    if text.isspace() or vocab[text].is_punct and not _MASK.search(text):
-        return TokenInfo(None, None, True, triggers, len(text), script)
-    word = low.replace("ё", "е")
-    return TokenInfo(word, *lemma_of(word), triggers, len(text), script)
+_LEMMAS, _RARE, _TRIGGERS, _SCRIPT, _JOINS = (itemgetter(i) for i in range(5))
 
 
-def _normalize_doc(doc) -> Normalized:
-    from spacy.attrs import ORTH  # spaCy is imported on first use, not with this module
-
-    # One cached lookup per token id, read in one array: a Python Token object per token would cost a
-    # third of the normalization time; only the few tokens that carry triggers need theirs (for offsets).
-    tokens = list(map(_token, doc.to_array(ORTH).tolist()))
-    carriers = [(doc[i], t) for i, t in enumerate(tokens) if t.triggers]
-    return Normalized(lemmas=[t.lemma for t in tokens if t.word is not None],
-                      rare=[t.word for t in tokens if not t.known],
-                      trigger_spans=[(tok.idx, tok.idx + t.length, t.triggers) for tok, t in carriers],
-                      script=sum(map(_SCRIPT, tokens)))
+def _words_of(tokens: Iterable[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(lemmas, rare words) of a sequence of tokens."""
+    words = [w for w in map(_word, tokens) if w is not None]
+    return tuple(lemma for _, lemma, _ in words), tuple(word for word, _, known in words if not known)
 
 
-def normalize_many(texts: Iterable[str], batch_size: int = 256) -> Iterator[Normalized]:
-    """Normalize a stream of texts with spaCy's batched tokenizer."""
-    for doc in _tokenizer().pipe(texts, batch_size=batch_size):
-        yield _normalize_doc(doc)
+@lru_cache(maxsize=PIECE_CACHE_SIZE)
+def _piece(piece: str) -> Piece:
+    """One piece of a text between single spaces, tokenized by spaCy. It may hold other whitespace
+    (a line break, a tab) or none at all: whitespace contributes nothing (spaCy makes tokens of it,
+    but they have no lemma, no letters and no triggers)."""
+    return Piece(*_words_of(t.text for t in _tokenizer()(piece)), chunk_bits(piece), count_script(piece.lower()),
+                 any(chunk.startswith(_multiword_exceptions()[1]) for chunk in piece.split()))
+
+
+def _normalize_text(text: str) -> Normalized:
+    # spaCy tokenizes each run of non-whitespace characters on its own, so tokenizing the pieces
+    # between single spaces gives the same tokens; and each piece starts one character after the
+    # end of the one before it, so offsets are running sums of lengths.
+    pieces = text.split(" ")
+    parts = list(map(_piece, pieces))
+    if any(map(_JOINS, parts)) and any(rule in text for rule in _multiword_exceptions()[0]):
+        return _normalize_whole(text)
+    return Normalized(lemmas=list(chain.from_iterable(map(_LEMMAS, parts))),
+                      rare=list(chain.from_iterable(map(_RARE, parts))),
+                      trigger_spans=_trigger_spans(pieces, list(map(_TRIGGERS, parts))),
+                      script=sum(map(_SCRIPT, parts)))
+
+
+def _trigger_spans(pieces: list[str], bits: list[int]) -> list[Span]:
+    """(start, end, bits) of the pieces that carry triggers, for signals.find_signals. Each piece
+    starts one character (a space) after the end of the one before it."""
+    ends = list(accumulate(map(len, pieces)))
+    return [(ends[i] + i - len(pieces[i]), ends[i] + i, bits[i]) for i in compress(range(len(bits)), bits)]
+
+
+def _normalize_whole(text: str) -> Normalized:
+    """The reference way: spaCy tokenizes the whole text at once."""
+    lemmas, rare = _words_of(t.text for t in _tokenizer()(text))
+    pieces = text.split(" ")
+    return Normalized(lemmas=list(lemmas), rare=list(rare), trigger_spans=_trigger_spans(pieces, list(map(chunk_bits, pieces))),
+                      script=count_script(text.lower()))
+
+
+def normalize_many(texts: Iterable[str]) -> Iterator[Normalized]:
+    """Normalize a stream of texts."""
+    return map(_normalize_text, texts)
 
 
 def normalize(text: str) -> Normalized:
-    return next(normalize_many([text]))
+    return _normalize_text(text)

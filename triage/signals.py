@@ -25,10 +25,10 @@ class Signal:
 @dataclass(frozen=True)
 class Rule:
     """A named pattern and its triggers: lower-case substrings without whitespace, of which every
-    match contains at least one. A trigger then lies inside one token of the text, and a match lies
-    within `reach` characters of that token: the regex runs only on those windows of the text, and
-    only when some token carries a trigger (a regex costs ~5-80 us per whole text; the tokens' trigger
-    bits are cached per token, see `trigger_bits`). Tests check on the corpus that the windows never
+    match contains at least one. A trigger then lies inside one whitespace-separated piece of the text,
+    and a match lies within `reach` characters of that piece: the regex runs only on those windows of
+    the text, and only when some piece carries a trigger (a regex costs ~5-80 us per whole text; the
+    pieces' trigger bits are cached per piece, see `chunk_bits`). Tests check on the corpus that the windows never
     change the result."""
 
     name: str
@@ -194,18 +194,23 @@ _PLAN = [(rule, 1 << i, _reach(rule.pattern)) for i, rule in enumerate(RULES)]
 
 
 def trigger_bits(low: str) -> int:
-    """Bit i is set when a trigger of RULES[i] occurs in the lower-cased `low` (a token)."""
+    """Bit i is set when a trigger of RULES[i] occurs in the lower-cased `low` (a piece of text)."""
     return sum(1 << i for i, triggers in enumerate(_TRIGGERS) if triggers.search(low))
 
 
-Span = tuple[int, int, int]  # start, end, trigger_bits of a token that carries triggers
+Span = tuple[int, int, int]  # start, end, trigger_bits of a piece of text that carries triggers
 _CHUNK = re.compile(r"\S+")
+
+
+def chunk_bits(chunk: str) -> int:
+    """`trigger_bits` of a whitespace-separated piece of the original text (see triage/normalize.py,
+    which caches them per piece)."""
+    return trigger_bits(_lower_same_length(chunk))
 
 
 def trigger_spans(low: str) -> list[Span]:
     """The whitespace-separated chunks of `low` that carry triggers. Triggers hold no whitespace, so
-    every trigger lies in one chunk; the pipeline uses spaCy's tokens instead (same property, bits
-    cached per token: see triage/normalize.py)."""
+    every trigger lies in one chunk."""
     return [(m.start(), m.end(), bits) for m in _CHUNK.finditer(low) if (bits := trigger_bits(m[0]))]
 
 
@@ -228,7 +233,7 @@ def _windows(spans: list[Span], bit: int, reach: int | None, size: int) -> list[
 
 def find_signals(text: str, spans: list[Span] | None = None, prefilter: bool = True) -> list[Signal]:
     """All signals in `text`, ordered by position. `spans`: the text's `trigger_spans` (or the
-    equivalent from its tokens) when the caller has them already; each rule runs only on windows
+    same from triage/normalize.py) when the caller has them already; each rule runs only on windows
     around its triggers. `prefilter=False` runs every regex over the whole text (for tests)."""
     low = _lower_same_length(text)
     size = len(low)

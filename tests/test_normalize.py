@@ -1,0 +1,41 @@
+"""Normalization caches each piece of a text between single spaces; spaCy tokenizing the whole text
+is the reference. Both must agree on everything the pipeline reads."""
+from __future__ import annotations
+
+import json
+
+from training.corpus import DEFAULT_CORPUS
+from triage.normalize import _normalize_whole, _tokenizer, normalize, normalize_many
+
+TRICKY = [
+    "", " ", "  два пробела в начале", "\nперевод строки в начале", " \n x", "a \n\n b  c\t\td  ",
+    "цена\xa0500 руб", "слово,\tслово", "и т.п. ок", "и т.п., и т.д.", "в т.ч. доставка", "И Т.П.",
+    "в настоящее время не работает", "т.е .  т.п.", "х*р вам", "İstanbul ΑΣ ответ", "ТРЕТИЙ РАЗ!!!",
+    "звонил(а) 3 раза, заказ№123456", "email: a.b@c.ru  тел +7 (900) 123-45-67",
+]
+
+
+def _fields(n):
+    return n.lemmas, n.rare, n.script, n.trigger_spans
+
+
+def test_pieces_give_what_spacy_gives_on_the_whole_text():
+    texts = [json.loads(line)["text"] for line in DEFAULT_CORPUS.read_text(encoding="utf-8").splitlines()]
+    texts += [t.upper() for t in texts[:500]] + TRICKY
+    for text, piecewise in zip(texts, normalize_many(texts)):
+        assert _fields(piecewise) == _fields(_normalize_whole(text)), text
+
+
+def test_multiword_exceptions_are_tokenized_whole():
+    """spaCy makes «в т.ч.» one token only when it sees the whole phrase («т.ч.» alone is two): a text
+    holding such a phrase falls back to spaCy on the whole text."""
+    assert [t.text for t in _tokenizer()("в т.ч. ок")] == ["в т.ч.", "ок"]
+    assert [t.text for t in _tokenizer()("т.ч.")] == ["т.ч", "."]
+    assert normalize("доставка в т.ч. товар").lemmas == ["доставка", "в т.ч.", "товар"]
+
+
+def test_trigger_spans_index_the_original_text():
+    text = "  Верните\nденьги!!!  третий   раз"
+    for start, end, bits in normalize(text).trigger_spans:
+        assert bits and text[start:end].strip() and not text[start:end].startswith(" ")
+    assert normalize(text).trigger_spans == _normalize_whole(text).trigger_spans
