@@ -26,6 +26,16 @@ def test_pieces_give_what_spacy_gives_on_the_whole_text():
         assert _fields(piecewise) == _fields(_normalize_whole(text)), text
 
 
+def test_the_slim_vocabulary_tokenizes_like_a_stock_one():
+    """Normalization's tokenizer computes fewer lexical attributes; the tokens must not change."""
+    import spacy
+
+    stock = spacy.blank("ru").tokenizer
+    texts = [json.loads(line)["text"] for line in DEFAULT_CORPUS.read_text(encoding="utf-8").splitlines()]
+    for text in texts + TRICKY:
+        assert [(t.text, t.is_punct) for t in _tokenizer()(text)] == [(t.text, t.is_punct) for t in stock(text)]
+
+
 def test_multiword_exceptions_are_tokenized_whole():
     """spaCy makes «в т.ч.» one token only when it sees the whole phrase («т.ч.» alone is two): a text
     holding such a phrase falls back to spaCy on the whole text."""

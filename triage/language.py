@@ -21,18 +21,21 @@ def _fields(letters) -> int:
 
 
 _KAZAKH_OR_UKRAINIAN = _fields(KAZAKH | UKRAINIAN)
+_MARK_SET = frozenset(_MARK_ORDER)
+_SHIFT = {m: _BITS * i for i, m in enumerate(_MARK_ORDER, 3)}
 
 
 def count_script(low: str) -> int:
     """Letters, Cyrillic letters, Latin letters and each of the letters that tell the languages apart,
     counted in the lower-cased `low` and packed into one int, 32 bits per count. Packed counts add up:
-    a text's counts are the sum of its tokens' (cached per token, see triage/normalize.py), one
-    addition per token. Letters are counted by deleting everything else with a regex: one C-level
+    a text's counts are the sum of its pieces' (cached per piece, see triage/normalize.py), one
+    addition per piece. Letters are counted by deleting everything else with a regex: one C-level
     pass per script instead of a Python call per character."""
     cyrillic = _NOT_CYRILLIC.sub("", low)
-    counts = (len(_NOT_LETTER.sub("", low)), len(cyrillic), len(_NOT_LATIN.sub("", low)),
-              *(cyrillic.count(m) for m in _MARK_ORDER))
-    return sum(c << (_BITS * i) for i, c in enumerate(counts))
+    packed = len(_NOT_LETTER.sub("", low)) | len(cyrillic) << _BITS | len(_NOT_LATIN.sub("", low)) << 2 * _BITS
+    for mark in _MARK_SET.intersection(cyrillic):
+        packed += cyrillic.count(mark) << _SHIFT[mark]
+    return packed
 
 
 def detect_language(text: str, min_cyrillic_share: float = 0.5, script: int | None = None) -> str:
