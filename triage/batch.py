@@ -25,7 +25,7 @@ from typing import Iterator
 
 from triage.errors import InputError
 from triage.history import Customer, chronic_verdict
-from triage.io import AtomicWriter, PartsWriter, Record, column_values, read_records
+from triage.io import AtomicWriter, PartsWriter, Record, column_values, encode_rows, read_records
 from triage.pipeline import Classifier, Item, load_settings
 
 CHUNK = 1000
@@ -102,9 +102,43 @@ def cached_classifier(model_dir: str | None) -> Classifier:
 
 
 def score_chunk(args: tuple[list[Item], float | None, str | None]) -> list[dict]:
-    """Score one chunk in whatever process runs it; only the items travel, never the model."""
+    """Score one chunk of items in whatever process runs it; only the items travel, never the model."""
     items, significant, model_dir = args
     return cached_classifier(model_dir).classify_many(items, significant)
+
+
+@dataclass
+class Scored:
+    """One chunk of records, done: validated, scored and encoded for the output file by whatever
+    process ran it, so that the writing process only writes (with `--jobs` it would otherwise spend a
+    fifth of a core unpickling and encoding result dicts)."""
+
+    output: str | list[dict]  # io.encode_rows of the scored rows
+    scored: int
+    rejects: list[dict]
+    customers: list[dict]  # the History fields of scored rows with a customer id
+    last: int  # the line of the chunk's last record
+
+
+_HISTORY_FIELDS = ("customer_id", "tone", "created_at", "revenue_12m")
+
+
+def score_records(args: tuple[list[Record], float | None, str | None, str]) -> Scored:
+    records, significant, model_dir, ext = args
+    clf = cached_classifier(model_dir)
+    items, extras, rejects = [], [], []
+    for rec in records:
+        try:
+            item, extra = to_item(rec, clf.config.max_chars)
+            items.append(item)
+            extras.append(extra)
+        except ValueError as exc:
+            raw_id = rec.row.get("id") if rec.row else None
+            rejects.append({"line": rec.line, "id": raw_id if isinstance(raw_id, (str, int)) else None,
+                            "reason": str(exc)})
+    rows = [{**r, **extra} for r, extra in zip(clf.classify_many(items, significant), extras)]
+    customers = [{k: row[k] for k in _HISTORY_FIELDS} for row in rows if row["customer_id"] is not None]
+    return Scored(encode_rows(ext, rows, RESULT_FIELDS), len(rows), rejects, customers, records[-1].line)
 
 
 @dataclass
@@ -160,43 +194,26 @@ def revenue_threshold(path: Path, encoding, delimiter, quantile: float) -> float
     return ordered[min(len(ordered) - 1, int(quantile * len(ordered)))]
 
 
-def _chunks(records: Iterator[Record], max_chars: int, skip_to: int):
-    """Yield (items, extras, rejects) per chunk of up to CHUNK records; records at or before `skip_to`
-    (already done in an interrupted run) are skipped."""
-    items, extras, rejects, last = [], [], [], 0
-    for rec in records:
-        if rec.line <= skip_to:
-            continue
-        last = rec.line
-        try:
-            item, extra = to_item(rec, max_chars)
-            items.append(item)
-            extras.append(extra)
-        except ValueError as exc:
-            raw_id = rec.row.get("id") if rec.row else None
-            rejects.append({"line": rec.line, "id": raw_id if isinstance(raw_id, (str, int)) else None,
-                            "reason": str(exc)})
-        if len(items) + len(rejects) >= CHUNK:
-            yield items, extras, rejects, last
-            items, extras, rejects = [], [], []
-    if items or rejects:
-        yield items, extras, rejects, last
+def _chunks(records: Iterator[Record], skip_to: int) -> Iterator[list[Record]]:
+    """Chunks of up to CHUNK records; records at or before `skip_to` (already done in an interrupted
+    run) are skipped."""
+    records = (rec for rec in records if rec.line > skip_to)
+    while chunk := list(itertools.islice(records, CHUNK)):
+        yield chunk
 
 
-def ordered_window(pairs, submit, limit: int):
-    """Map (chunk, args) pairs to (chunk, results) in input order, with at most `limit` chunks in flight.
+def ordered_window(tasks, submit, limit: int):
+    """Map tasks to their results in input order, with at most `limit` tasks in flight.
 
-    `submit(args)` starts the work somewhere else (a process pool, a Dask cluster) and returns a
+    `submit(task)` starts the work somewhere else (a process pool, a Dask cluster) and returns a
     function that waits for its result. The window keeps memory bounded however long the input is."""
     pending: deque = deque()
-    for chunk, args in pairs:
-        pending.append((chunk, submit(args)))
+    for task in tasks:
+        pending.append(submit(task))
         if len(pending) >= limit:
-            done, wait = pending.popleft()
-            yield done, wait()
+            yield pending.popleft()()
     while pending:
-        done, wait = pending.popleft()
-        yield done, wait()
+        yield pending.popleft()()
 
 
 def warm_worker(model_dir: str | None) -> None:
@@ -210,15 +227,16 @@ def warm_worker(model_dir: str | None) -> None:
 
 
 def local_scorer(jobs: int, model_dir: str | None):
-    """A context manager yielding the chunk-mapping function: in this process, or in `jobs` worker
-    processes that each load the model once, starting as soon as the pool does."""
+    """A context manager yielding a function that maps `score_records` tasks to their results in
+    order: in this process, or in `jobs` worker processes that each load the model once, starting as
+    soon as the pool does."""
     @contextmanager
     def scorer():
         if jobs <= 1:
-            yield lambda pairs: ((c, score_chunk(arg)) for c, arg in pairs)
+            yield lambda tasks: map(score_records, tasks)
             return
         with mp.get_context("spawn").Pool(jobs, initializer=warm_worker, initargs=(model_dir,)) as pool:
-            yield lambda pairs: ordered_window(pairs, lambda a: pool.apply_async(score_chunk, (a,)).get, 2 * jobs)
+            yield lambda tasks: ordered_window(tasks, lambda t: pool.apply_async(score_records, (t,)).get, 2 * jobs)
     return scorer()
 
 
@@ -227,8 +245,8 @@ def score_file(input_path: Path, output: Path, jobs: int = 1, resume: bool = Fal
                scorer=None) -> dict:
     """Score INPUT into OUTPUT with rejects, summary and (when customer ids exist) customers files.
 
-    `scorer` is a context manager yielding the chunk-mapping function (see `local_scorer`; the Dask
-    engine passes its own and a directory OUTPUT written as parts). It is started before this process
+    `scorer` is a context manager yielding the function that runs `score_records` tasks (see
+    `local_scorer`; the Dask engine passes its own and a directory OUTPUT written as parts). It is started before this process
     loads its own copy of the model, so that worker start-up overlaps with it."""
     started = time.perf_counter()
     input_path, output = Path(input_path), Path(output)
@@ -262,22 +280,20 @@ def score_file(input_path: Path, output: Path, jobs: int = 1, resume: bool = Fal
                 for line in f:
                     history.add(json.loads(line))
 
-        chunks = _chunks(records, clf.config.max_chars, state.get("last_line", 0))
-        pairs = ((c, (c[0], significant, model_dir)) for c in chunks)
-        for (items, extras, rejects, last), results in run(pairs):
-            rows = [{**r, **extra} for r, extra in zip(results, extras)]
-            out.write_many(rows)
-            rej.write_many(rejects)
-            for row in rows:
+        chunks = _chunks(records, state.get("last_line", 0))
+        for done in run((chunk, significant, model_dir, out.ext) for chunk in chunks):
+            out.write_encoded(done.output, done.scored)
+            rej.write_many(done.rejects)
+            for row in done.customers:
                 history.add(row)
-            counts["read"] += len(items) + len(rejects)
-            counts["scored"] += len(rows)
-            counts["rejected"] += len(rejects)
+            counts["read"] += done.scored + len(done.rejects)
+            counts["scored"] += done.scored
+            counts["rejected"] += len(done.rejects)
             if resumable:
-                progress_path.write_text(json.dumps({"input": str(input_path.resolve()), "last_line": last,
+                progress_path.write_text(json.dumps({"input": str(input_path.resolve()), "last_line": done.last,
                                                      "out_bytes": out.flush(), "rej_bytes": rej.flush(),
                                                      **counts}))
-            bar.update(len(items) + len(rejects))
+            bar.update(done.scored + len(done.rejects))
     out.commit()
     rej.commit()
     if history.total:

@@ -20,7 +20,7 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
-from triage.batch import ordered_window, score_chunk, score_file, to_item, warm_worker
+from triage.batch import Scored, ordered_window, score_chunk, score_file, score_records, to_item, warm_worker
 from triage.io import Record
 
 RESULT_COLUMNS = ("root_cause", "root_cause_scores", "secondary_causes", "tone", "tone_score", "signals",
@@ -30,22 +30,21 @@ RESULT_COLUMNS = ("root_cause", "root_cause_scores", "secondary_causes", "tone",
 TASK_CHUNKS = 4  # chunks of batch.CHUNK records per Dask task: fewer, larger tasks (44 s vs 53 s per 100k rows)
 
 
-def score_chunks(args_list: list) -> list[list[dict]]:
-    """One Dask task: several chunks, scored in order by the worker's model."""
-    return [score_chunk(args) for args in args_list]
+def score_tasks(tasks: list) -> list[Scored]:
+    """One Dask task: several chunks of records, scored in order by the worker's model."""
+    return [score_records(task) for task in tasks]
 
 
-def _grouped(pairs, size: int):
-    """(chunk, args) pairs -> (chunks, args list) groups of up to `size`."""
-    pairs = iter(pairs)
-    while group := list(itertools.islice(pairs, size)):
-        yield [chunk for chunk, _ in group], [args for _, args in group]
+def _grouped(tasks, size: int):
+    tasks = iter(tasks)
+    while group := list(itertools.islice(tasks, size)):
+        yield group
 
 
 @contextmanager
 def dask_scorer(scheduler: str | None = None, n_workers: int = 2, window: int | None = None,
                 model_dir: str | None = None):
-    """Yield a function mapping (chunk, args) pairs to (chunk, results) in order, on a Dask cluster.
+    """Yield a function mapping `score_records` tasks to their results in order, on a Dask cluster.
 
     A LocalCluster started here runs without Dask's sampling profiler (~10% of a worker's time on
     this machine); an existing cluster keeps its own configuration. Every worker starts loading the
@@ -66,11 +65,11 @@ def dask_scorer(scheduler: str | None = None, n_workers: int = 2, window: int | 
                    for w in workers]
         limit = window or 2 * max(1, len(workers))
 
-        def run(pairs):
-            groups = ordered_window(_grouped(pairs, TASK_CHUNKS),
-                                    lambda args: client.submit(score_chunks, args, pure=False).result, limit)
-            for chunks, results in groups:
-                yield from zip(chunks, results)
+        def run(tasks):
+            groups = ordered_window(_grouped(tasks, TASK_CHUNKS),
+                                    lambda group: client.submit(score_tasks, group, pure=False).result, limit)
+            for results in groups:
+                yield from results
 
         yield run
     finally:

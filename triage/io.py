@@ -216,6 +216,23 @@ def json_line(row: dict) -> str:
         return json.dumps(row, ensure_ascii=False) + "\n"
 
 
+def _flat(row: dict) -> dict:
+    """Nested values (dicts, lists) as JSON strings, for the flat formats."""
+    return {k: json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v for k, v in row.items()}
+
+
+def encode_rows(ext: str, rows: list[dict], fieldnames: list[str] | None = None) -> str | list[dict]:
+    """`rows` ready for a file of format `ext`: JSONL or CSV text, flat rows for Parquet. Pure, so
+    that batch workers encode their own rows and send text, not dicts, back to the writing process."""
+    if ext == ".jsonl":
+        return "".join(map(json_line, rows))
+    if ext == ".csv":
+        buffer = io.StringIO()
+        csv.DictWriter(buffer, fieldnames=fieldnames or [], extrasaction="ignore").writerows(map(_flat, rows))
+        return buffer.getvalue()
+    return list(map(_flat, rows))
+
+
 class AtomicWriter:
     """Writes rows to `path` through a temp file renamed into place on `commit()`, so an interrupted
     run never leaves a complete-looking file. `append_from` resumes from an existing partial temp file."""
@@ -233,27 +250,24 @@ class AtomicWriter:
             self._writer = None
         else:
             self._f = open(self.tmp, mode, encoding="utf-8", newline="")
-            if self.ext == ".csv":
-                self._csv = csv.DictWriter(self._f, fieldnames=fieldnames or [], extrasaction="ignore")
-                if mode == "w":
-                    self._csv.writeheader()
+            if self.ext == ".csv" and mode == "w":
+                csv.DictWriter(self._f, fieldnames=fieldnames or []).writeheader()
 
     def write_many(self, rows: list[dict]) -> None:
-        if self.ext == ".jsonl":
-            self._f.write("".join(map(json_line, rows)))
-        elif self.ext == ".csv":
-            self._csv.writerows({k: json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v
-                                 for k, v in r.items()} for r in rows)
-        else:
-            self._write_parquet(rows)
-        self.count += len(rows)
+        self.write_encoded(encode_rows(self.ext, rows, self.fieldnames), len(rows))
 
-    def _write_parquet(self, rows: list[dict]) -> None:
+    def write_encoded(self, payload: str | list[dict], count: int) -> None:
+        """Write what `encode_rows` made of `count` rows for this file's format."""
+        if self.ext == ".parquet":
+            self._write_parquet(payload)
+        else:
+            self._f.write(payload)
+        self.count += count
+
+    def _write_parquet(self, flat: list[dict]) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        flat = [{k: json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v for k, v in r.items()}
-                for r in rows]
         table = pa.Table.from_pylist(flat, schema=self._writer.schema if self._writer else None)
         if self._writer is None:
             self._writer = pq.ParquetWriter(self.tmp, table.schema)
@@ -304,11 +318,14 @@ class PartsWriter:
         self._parts = 0
 
     def write_many(self, rows: list[dict]) -> None:
+        self.write_encoded(encode_rows(self.ext, rows), len(rows))
+
+    def write_encoded(self, payload: str | list[dict], count: int) -> None:
         if self._part is None:
             self._part = AtomicWriter(self.directory / f"part-{self._parts:05d}{self.ext}")
             self._parts += 1
-        self._part.write_many(rows)
-        self.count += len(rows)
+        self._part.write_encoded(payload, count)
+        self.count += count
         if self._part.count >= self.rows_per_part:
             self._part.commit()
             self._part = None
