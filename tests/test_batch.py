@@ -163,3 +163,40 @@ def test_ids_pass_through_whatever_json_allows(tmp_path):
     out = tmp_path / "scored.jsonl"
     assert score_file(src, out, progress=False)["scored"] == 3
     assert [r["id"] for r in read_jsonl(out)] == ids
+
+
+AWKWARD_LINES = [json.dumps({"id": 1, "text": GOOD[0]}, ensure_ascii=False), "",
+                 "{not json", "[1, 2]", json.dumps({"id": 2, "text": "Ёлка\u2028не пришла"}, ensure_ascii=False),
+                 "   ", json.dumps({"id": 3, "text": GOOD[1]})]
+
+
+@pytest.mark.parametrize("newline,encoding,bom", [("\n", "utf-8", False), ("\r\n", "utf-8", True),
+                                                   ("\r", "cp1251", False)])
+def test_workers_reading_blocks_see_the_records_a_stream_sees(tmp_path, newline, encoding, bom):
+    """Blocks of a few bytes (each a task a worker reads on its own) give exactly the records,
+    line numbers and errors of reading the file as one stream, whatever the line breaks."""
+    from triage.io import jsonl_blocks, read_records
+
+    src = tmp_path / "in.jsonl"
+    text = newline.join(AWKWARD_LINES * 3)  # no line break after the last record
+    text = text if encoding == "utf-8" else text.replace("\u2028", " ")  # cp1251 has no LINE SEPARATOR
+    src.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode(encoding))
+    stream = list(read_records(src))
+    for size in (1, 7, 64, 1 << 20):
+        blocks = list(jsonl_blocks(src, size=size))
+        assert [r for b in blocks for r in b.records()] == stream
+        assert blocks[-1].end == src.stat().st_size
+    skipped = [r for b in jsonl_blocks(src, size=7, skip_to=9) for r in b.records()]
+    assert skipped == [r for r in stream if r.line > 9]
+
+
+def test_a_bad_byte_in_a_block_names_its_line(tmp_path):
+    from triage.io import jsonl_blocks
+
+    src = tmp_path / "in.jsonl"
+    lines = [json.dumps({"text": t}, ensure_ascii=False).encode() for t in GOOD]
+    src.write_bytes(b"\n".join(lines[:3] + [b'{"text": "\xff\xfe"}'] + lines[3:]) + b"\n")
+    with pytest.raises(InputError, match="line 4 is not utf-8 text"):
+        [b.records() for b in jsonl_blocks(src, "utf-8", size=10)]
+    with pytest.raises(InputError, match="is not utf-8 text"):  # the first read decodes a whole buffer
+        score_file(src, tmp_path / "out.jsonl", jobs=2, encoding="utf-8", progress=False)

@@ -25,10 +25,12 @@ from typing import Iterator
 
 from triage.errors import InputError
 from triage.history import Customer, chronic_verdict
-from triage.io import AtomicWriter, PartsWriter, Record, column_values, encode_rows, read_records
+from triage.io import (READ_FORMATS, AtomicWriter, JsonlBlock, PartsWriter, Record, column_values, encode_rows,
+                       file_format, jsonl_blocks, read_records)
 from triage.pipeline import Classifier, Item, load_settings
 
-CHUNK = 1000
+CHUNK = 1000  # records per task when this process reads them
+BLOCK_BYTES = 1 << 19  # bytes per task when workers read a plain JSONL file themselves (~800 complaints)
 PASSTHROUGH = ("customer_id", "created_at", "revenue_12m", "complaints_90d")
 RESULT_FIELDS = ["id", "line", "root_cause", "root_cause_scores", "secondary_causes", "tone", "tone_score",
                  "signals", "route", "language", "low_confidence", "model_version", "truncated", *PASSTHROUGH]
@@ -117,14 +119,16 @@ class Scored:
     scored: int
     rejects: list[dict]
     customers: list[dict]  # the History fields of scored rows with a customer id
-    last: int  # the line of the chunk's last record
+    last: int  # the line of the chunk's last record (0: no records)
 
 
 _HISTORY_FIELDS = ("customer_id", "tone", "created_at", "revenue_12m")
 
 
-def score_records(args: tuple[list[Record], float | None, str | None, str]) -> Scored:
-    records, significant, model_dir, ext = args
+def score_records(args: tuple[list[Record] | JsonlBlock, float | None, str | None, str]) -> Scored:
+    """One task: its records (or the block of the input it reads itself), scored and encoded."""
+    source, significant, model_dir, ext = args
+    records = source.records() if isinstance(source, JsonlBlock) else source
     clf = cached_classifier(model_dir)
     items, extras, rejects = [], [], []
     for rec in records:
@@ -138,7 +142,8 @@ def score_records(args: tuple[list[Record], float | None, str | None, str]) -> S
                             "reason": str(exc)})
     rows = [{**r, **extra} for r, extra in zip(clf.classify_many(items, significant), extras)]
     customers = [{k: row[k] for k in _HISTORY_FIELDS} for row in rows if row["customer_id"] is not None]
-    return Scored(encode_rows(ext, rows, RESULT_FIELDS), len(rows), rejects, customers, records[-1].line)
+    last = records[-1].line if records else 0
+    return Scored(encode_rows(ext, rows, RESULT_FIELDS), len(rows), rejects, customers, last)
 
 
 @dataclass
@@ -194,6 +199,16 @@ def revenue_threshold(path: Path, encoding, delimiter, quantile: float) -> float
     return ordered[min(len(ordered) - 1, int(quantile * len(ordered)))]
 
 
+def _sources(input_path: Path, records: Iterator[Record], skip_to: int, encoding: str | None,
+             workers_read: bool) -> Iterator[list[Record] | JsonlBlock]:
+    """What each task scores: blocks of a plain JSONL file that the workers read themselves (when they
+    share this machine's files), else chunks of records read here (CSV, Parquet, gzip)."""
+    ext, gz = file_format(input_path, READ_FORMATS)
+    if workers_read and ext == ".jsonl" and not gz:
+        return jsonl_blocks(input_path, encoding, BLOCK_BYTES, skip_to)
+    return _chunks(records, skip_to)
+
+
 def _chunks(records: Iterator[Record], skip_to: int) -> Iterator[list[Record]]:
     """Chunks of up to CHUNK records; records at or before `skip_to` (already done in an interrupted
     run) are skipped."""
@@ -242,12 +257,14 @@ def local_scorer(jobs: int, model_dir: str | None):
 
 def score_file(input_path: Path, output: Path, jobs: int = 1, resume: bool = False, encoding: str | None = None,
                delimiter: str | None = None, model_dir: str | None = None, progress: bool = True,
-               scorer=None) -> dict:
+               scorer=None, workers_read: bool = True) -> dict:
     """Score INPUT into OUTPUT with rejects, summary and (when customer ids exist) customers files.
 
     `scorer` is a context manager yielding the function that runs `score_records` tasks (see
-    `local_scorer`; the Dask engine passes its own and a directory OUTPUT written as parts). It is started before this process
-    loads its own copy of the model, so that worker start-up overlaps with it."""
+    `local_scorer`; the Dask engine passes its own and a directory OUTPUT written as parts). It is
+    started before this process loads its own copy of the model, so that worker start-up overlaps
+    with it. `workers_read`: the processes that score can open INPUT at the same path (this machine's
+    pool or a LocalCluster); they then read blocks of a plain JSONL file themselves."""
     started = time.perf_counter()
     input_path, output = Path(input_path), Path(output)
     records = read_records(input_path, encoding, delimiter)
@@ -280,8 +297,9 @@ def score_file(input_path: Path, output: Path, jobs: int = 1, resume: bool = Fal
                 for line in f:
                     history.add(json.loads(line))
 
-        chunks = _chunks(records, state.get("last_line", 0))
-        for done in run((chunk, significant, model_dir, out.ext) for chunk in chunks):
+        sources = _sources(input_path, records, state.get("last_line", 0), encoding, workers_read)
+        last = state.get("last_line", 0)
+        for done in run((source, significant, model_dir, out.ext) for source in sources):
             out.write_encoded(done.output, done.scored)
             rej.write_many(done.rejects)
             for row in done.customers:
@@ -289,8 +307,9 @@ def score_file(input_path: Path, output: Path, jobs: int = 1, resume: bool = Fal
             counts["read"] += done.scored + len(done.rejects)
             counts["scored"] += done.scored
             counts["rejected"] += len(done.rejects)
+            last = max(last, done.last)
             if resumable:
-                progress_path.write_text(json.dumps({"input": str(input_path.resolve()), "last_line": done.last,
+                progress_path.write_text(json.dumps({"input": str(input_path.resolve()), "last_line": last,
                                                      "out_bytes": out.flush(), "rej_bytes": rej.flush(),
                                                      **counts}))
             bar.update(done.scored + len(done.rejects))

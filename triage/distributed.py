@@ -85,7 +85,7 @@ def score_with_dask(input_path: Path, output: Path, scheduler: str | None = None
     """`triage score --engine dask`: OUTPUT becomes a directory of parts."""
     model_dir = kwargs.pop("model_dir", None) or os.environ.get("TRIAGE_MODEL")
     return score_file(input_path, output, model_dir=model_dir, scorer=dask_scorer(scheduler, n_workers, model_dir=model_dir),
-                      **kwargs)
+                      workers_read=not scheduler, **kwargs)
 
 
 def _score_partition(pdf, model_dir: str | None, max_chars: int):

@@ -74,6 +74,21 @@ def _require_text(columns, path: Path) -> None:
         raise InputError(f"{path}: no 'text' column (found: {', '.join(map(str, columns)) or 'none'})")
 
 
+def _jsonl_record(line_no: int, line: str) -> Record | None:
+    """The record on one JSONL line; None for a blank line."""
+    if not line.strip():
+        return None
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return Record(line_no, None, f"not valid JSON: {exc.msg} at column {exc.colno}")
+    return Record(line_no, row, None) if isinstance(row, dict) else Record(line_no, None, "not a JSON object")
+
+
+def _not_text(path: Path, line_no: int, encoding: str | None, exc: UnicodeDecodeError) -> InputError:
+    return InputError(f"{path}: line {line_no} is not {encoding or 'UTF-8'} text ({exc.reason}); pass --encoding")
+
+
 def _read_jsonl(path: Path, gz: bool, encoding: str | None) -> Iterator[Record]:
     with _text_stream(path, gz, encoding) as f:
         line_no = 0
@@ -81,19 +96,57 @@ def _read_jsonl(path: Path, gz: bool, encoding: str | None) -> Iterator[Record]:
             try:
                 line = f.readline()
             except UnicodeDecodeError as exc:
-                raise InputError(f"{path}: line {line_no + 1} is not {encoding or 'UTF-8'} text ({exc.reason}); "
-                                 "pass --encoding") from None
+                raise _not_text(path, line_no + 1, encoding, exc) from None
             if not line:
                 return
             line_no += 1
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield Record(line_no, None, f"not valid JSON: {exc.msg} at column {exc.colno}")
-                continue
-            yield Record(line_no, row, None) if isinstance(row, dict) else Record(line_no, None, "not a JSON object")
+            if (record := _jsonl_record(line_no, line)) is not None:
+                yield record
+
+
+def _line_breaks(data: bytes) -> int:
+    """Line breaks as a text stream with newline="" sees them: \n, \r\n and a lone \r."""
+    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+
+
+@dataclass(frozen=True)
+class JsonlBlock:
+    """A byte range of a plain JSONL file that ends after a line break, with the number of its first
+    line: a worker process reads and parses it on its own, so that records do not travel from the
+    process that splits the file (it reads bytes and counts line breaks, nothing else)."""
+
+    path: str
+    start: int
+    end: int
+    first_line: int
+    encoding: str
+    skip_to: int = 0  # records at or before this line were done by an interrupted run
+
+    def records(self) -> list[Record]:
+        with open(self.path, "rb") as f:
+            f.seek(self.start)
+            data = f.read(self.end - self.start)
+        try:
+            text = data.decode(self.encoding)
+        except UnicodeDecodeError as exc:
+            raise _not_text(Path(self.path), self.first_line + _line_breaks(data[:exc.start]), self.encoding, exc) from None
+        lines = enumerate(io.StringIO(text, newline=""), self.first_line)
+        return [r for n, line in lines if n > self.skip_to and (r := _jsonl_record(n, line)) is not None]
+
+
+def jsonl_blocks(path: Path, encoding: str | None = None, size: int = 1 << 20, skip_to: int = 0) -> Iterator[JsonlBlock]:
+    """Blocks of about `size` bytes covering a plain (not gzipped) JSONL file; blocks wholly at or
+    before line `skip_to` are left out."""
+    encoding = encoding or detect_encoding(path, False)
+    with open(path, "rb") as f:
+        start, first_line = 0, 1
+        while data := f.read(size):
+            data += f.readline()  # up to and including the next \n (a \r\n is never cut)
+            breaks = _line_breaks(data)
+            if first_line + breaks > skip_to:
+                yield JsonlBlock(str(path), start, start + len(data), first_line, encoding, skip_to)
+            start += len(data)
+            first_line += breaks
 
 
 def sniff_delimiter(path: Path, gz: bool, encoding: str | None, ext: str) -> str:
