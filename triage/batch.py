@@ -1,11 +1,13 @@
 """`triage score`: an archive in, one output row per scored record, one rejects line per record that
 could not be scored, a summary with `read == scored + rejected`, and per-customer history.
 
-Records stream through in chunks (bounded memory). With `jobs > 1` worker processes each load the
-model once and score chunks; `imap` keeps input order. Output goes to `OUTPUT.partial` and is renamed
-into place at the end; after every chunk the byte sizes of the partial files and the last record
-done are saved in `OUTPUT.progress.json`, so `--resume` truncates to the last complete chunk and
-continues without duplicating or losing rows.
+Records go through in tasks (bounded memory): chunks of records read here, or, for a plain JSONL
+input, blocks of the file that the scoring process reads itself. Whichever process scores a task
+(this one, one of `jobs` worker processes that each load the model once, or a Dask worker) also
+validates and encodes it; this process writes the results in input order. Output goes to
+`OUTPUT.partial` and is renamed into place at the end; after every task the byte sizes of the
+partial files and the last record done are saved in `OUTPUT.progress.json`, so `--resume` truncates
+to the last complete task and continues without duplicating or losing rows.
 """
 from __future__ import annotations
 
