@@ -58,8 +58,10 @@ def test_killed_worker_is_retried_without_loss_or_duplicates(tmp_path, cluster):
 
     killed_at = []
 
-    def kill_one_worker():
-        time.sleep(1.0)
+    def kill_one_worker():  # as soon as the first results are written: the run is under way
+        deadline = time.time() + 60
+        while time.time() < deadline and not any(p.stat().st_size for p in (tmp_path / "dask.jsonl").glob("part-*")):
+            time.sleep(0.02)
         with Client(cluster.scheduler_address) as c:
             victim = sorted(c.scheduler_info()["workers"])[0]
             killed_at.append(time.time())

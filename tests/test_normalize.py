@@ -3,6 +3,7 @@ is the reference. Both must agree on everything the pipeline reads."""
 from __future__ import annotations
 
 import json
+import pickle
 
 from training.corpus import DEFAULT_CORPUS
 from triage.normalize import _normalize_whole, _tokenizer, normalize, normalize_many
@@ -49,3 +50,31 @@ def test_trigger_spans_index_the_original_text():
     for start, end, bits in normalize(text).trigger_spans:
         assert bits and text[start:end].strip() and not text[start:end].startswith(" ")
     assert normalize(text).trigger_spans == _normalize_whole(text).trigger_spans
+
+
+def test_pieces_learned_in_one_process_are_taught_to_another():
+    """Batch workers pass each other the pieces they normalized; a taught piece is used as it is."""
+    from triage import normalize as n
+
+    n.record_learning()
+    n.learned()  # drop whatever earlier tests left
+    normalize("шмурдяковый кракозяброид")
+    blob = n.learned()
+    assert blob and n.learned() == b""  # drained
+    taught = n.Piece(("выдуманная-лемма",), (), 0, 0, False)
+    n.teach(pickle.dumps([("зюзюкающий", tuple(taught))]))
+    assert normalize("зюзюкающий").lemmas == ["выдуманная-лемма"] and n.learned() == b""
+    n.teach(blob)  # teaching what this process computed itself changes nothing
+    assert normalize("шмурдяковый кракозяброид") == _normalize_whole("шмурдяковый кракозяброид")
+
+
+def test_a_vocabulary_goes_to_as_many_tasks_as_there_are_workers():
+    from triage.batch import Vocabulary
+
+    v = Vocabulary(copies=2)
+    assert v.take() == ()
+    v.add(b"a")
+    v.add(b"")
+    assert v.take() == (b"a",)
+    v.add(b"b")
+    assert v.take() == (b"a", b"b") and v.take() == (b"b",) and v.take() == ()

@@ -16,32 +16,16 @@ its tasks elsewhere; results are keyed by chunk, so nothing is duplicated or los
 """
 from __future__ import annotations
 
-import itertools
 import json
 import os
 from contextlib import contextmanager
 from pathlib import Path
 
-from triage.batch import Scored, ordered_window, score_chunk, score_file, score_records, to_item, warm_worker
+from triage.batch import ordered_window, score_chunk, score_file, score_records, to_item, warm_worker
 from triage.io import Record
 
 RESULT_COLUMNS = ("root_cause", "root_cause_scores", "secondary_causes", "tone", "tone_score", "signals",
                   "route", "language", "low_confidence", "model_version", "reject_reason")
-
-
-TASK_CHUNKS = 4  # batch tasks (blocks or chunks of ~1000 records) per Dask task: fewer tasks, less scheduler work
-# (1, 2 and 4 were within noise of each other on 100k rows once workers read their own blocks)
-
-
-def score_tasks(tasks: list) -> list[Scored]:
-    """One Dask task: several chunks of records, scored in order by the worker's model."""
-    return [score_records(task) for task in tasks]
-
-
-def _grouped(tasks, size: int):
-    tasks = iter(tasks)
-    while group := list(itertools.islice(tasks, size)):
-        yield group
 
 
 @contextmanager
@@ -69,10 +53,8 @@ def dask_scorer(scheduler: str | None = None, n_workers: int = 2, window: int | 
         limit = window or 2 * max(1, len(workers))
 
         def run(tasks):
-            groups = ordered_window(_grouped(tasks, TASK_CHUNKS),
-                                    lambda group: client.submit(score_tasks, group, pure=False).result, limit)
-            for results in groups:
-                yield from results
+            return ordered_window(tasks, lambda t: client.submit(score_records, t, pure=False).result, limit,
+                                  len(workers))
 
         yield run
     finally:

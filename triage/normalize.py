@@ -15,6 +15,7 @@ goes to spaCy whole. Tests check on the corpus that both ways give the same resu
 """
 from __future__ import annotations
 
+import pickle
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -27,6 +28,7 @@ from triage.signals import Span, chunk_bits
 
 LEMMA_CACHE_SIZE = 500_000
 PIECE_CACHE_SIZE = 500_000
+LEARNED_LIMIT = 100_000  # pieces kept for `learned()` until it is called (~20 MB)
 _CYRILLIC = re.compile(r"[а-яё]")
 _MASK = re.compile(r"[*@#$%]")
 _NUMBER = re.compile(r"^\d+([.,]\d+)?$")
@@ -115,7 +117,6 @@ def _words_of(tokens) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(lemma for _, lemma, _ in words), tuple(word for word, _, known in words if not known)
 
 
-@lru_cache(maxsize=PIECE_CACHE_SIZE)
 def _piece(piece: str) -> Piece:
     """One piece of a text between single spaces, tokenized by spaCy. It may hold other whitespace
     (a line break, a tab) or none at all: whitespace contributes nothing (spaCy makes tokens of it,
@@ -124,12 +125,57 @@ def _piece(piece: str) -> Piece:
                  any(chunk.startswith(_multiword_exceptions()[1]) for chunk in piece.split()))
 
 
+# Pieces seen so far (cleared when full, to bound memory), and, in a batch worker, the ones this process
+# computed since `learned()` was last called: workers pass them to each other through the process
+# that hands out tasks (triage/batch.py), so that each learns the archive's vocabulary once, not once
+# per worker (a new piece costs ~60 us, a piece passed on ~2 us).
+_PIECES: dict[str, Piece] = {}
+_LEARNED: list[tuple[str, Piece]] | None = None
+
+
+def _learn(piece: str) -> Piece:
+    if len(_PIECES) >= PIECE_CACHE_SIZE:
+        _PIECES.clear()
+    part = _PIECES[piece] = _piece(piece)
+    if _LEARNED is not None and len(_LEARNED) < LEARNED_LIMIT:
+        _LEARNED.append((piece, part))
+    return part
+
+
+def record_learning() -> None:
+    """From now on, remember the pieces computed here for `learned()` (batch workers only)."""
+    global _LEARNED
+    if _LEARNED is None:
+        _LEARNED = []
+
+
+def learned() -> bytes:
+    """The pieces computed here since the last call, pickled once: they travel between processes as
+    they are (b"" unless `record_learning()` was called)."""
+    if not _LEARNED:
+        return b""
+    blob = pickle.dumps([(piece, tuple(part)) for piece, part in _LEARNED], protocol=pickle.HIGHEST_PROTOCOL)
+    _LEARNED.clear()
+    return blob
+
+
+def teach(blob: bytes) -> None:
+    """Take the pieces another process computed (`learned()`: the same function of the same piece
+    gives the same result)."""
+    for piece, part in pickle.loads(blob) if blob else ():
+        if len(_PIECES) >= PIECE_CACHE_SIZE:
+            _PIECES.clear()
+        _PIECES.setdefault(piece, Piece(*part))
+
+
 def _normalize_text(text: str) -> Normalized:
     # spaCy tokenizes each run of non-whitespace characters on its own, so tokenizing the pieces
     # between single spaces gives the same tokens; and each piece starts one character after the
     # end of the one before it, so offsets are running sums of lengths.
     pieces = text.split(" ")
-    parts = list(map(_piece, pieces))
+    parts = list(map(_PIECES.get, pieces))
+    if not all(parts):  # a Piece is a non-empty tuple; None marks a piece not seen yet
+        parts = [part or _learn(piece) for piece, part in zip(pieces, parts)]
     if any(map(_JOINS, parts)) and any(rule in text for rule in _multiword_exceptions()[0]):
         return _normalize_whole(text)
     return Normalized(lemmas=list(chain.from_iterable(map(_LEMMAS, parts))),
