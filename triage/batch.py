@@ -128,6 +128,8 @@ class Scored:
 
 
 class Task(NamedTuple):
+    """One unit of batch work as it travels to the process that scores it (never the model)."""
+
     source: list[Record] | JsonlBlock
     significant: float | None
     model_dir: str | None

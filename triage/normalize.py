@@ -10,8 +10,9 @@ spaCy tokenizes each whitespace-separated piece of a text on its own (its rules 
 a time) and then, per text, builds a Doc and runs a phrase matcher for the few multi-word exceptions
 such as «и т.п.». Most pieces recur from text to text, so a piece's whole contribution (its lemmas,
 its rare tokens, its signal trigger bits, its letter counts) is cached here, and spaCy tokenizes a
-piece only the first time it is seen. A text one of whose pieces could end a multi-word exception
-goes to spaCy whole. Tests check on the corpus that both ways give the same result.
+piece only the first time it is seen (batch workers also pass each other the pieces they have
+computed, see `learned`). A text one of whose pieces could end a multi-word exception goes to spaCy
+whole. Tests check on the corpus that both ways give the same result.
 """
 from __future__ import annotations
 
@@ -195,8 +196,8 @@ def _normalize_whole(text: str) -> Normalized:
     """The reference way: spaCy tokenizes the whole text at once."""
     lemmas, rare = _words_of(_tokenizer()(text))
     pieces = text.split(" ")
-    return Normalized(lemmas=list(lemmas), rare=list(rare), trigger_spans=_trigger_spans(pieces, list(map(chunk_bits, pieces))),
-                      script=count_script(text.lower()))
+    spans = _trigger_spans(pieces, list(map(chunk_bits, pieces)))
+    return Normalized(lemmas=list(lemmas), rare=list(rare), trigger_spans=spans, script=count_script(text.lower()))
 
 
 def normalize_many(texts: Iterable[str]) -> Iterator[Normalized]:
