@@ -78,3 +78,18 @@ def test_a_vocabulary_goes_to_as_many_tasks_as_there_are_workers():
     assert v.take() == (b"a",)
     v.add(b"b")
     assert v.take() == (b"a", b"b") and v.take() == (b"b",) and v.take() == ()
+
+
+def test_a_long_run_keeps_spacys_vocabulary_bounded(monkeypatch):
+    """spaCy's vocabulary keeps every string it sees; it is renewed with the piece cache."""
+    from triage import normalize as n
+
+    monkeypatch.setattr(n, "PIECE_CACHE_SIZE", 50)
+    n._PIECES.clear()
+    n._tokenizer.cache_clear()
+    fresh = len(n._tokenizer().vocab.strings)
+    words = [f"слово{i}ка" for i in range(600)]  # 600 new strings for spaCy, 12 times the cache
+    for word in words:
+        assert normalize(f"{word}, ок").lemmas == _normalize_whole(f"{word}, ок").lemmas
+    assert len(n._tokenizer().vocab.strings) < fresh + 300
+    n._PIECES.clear()

@@ -126,7 +126,7 @@ def _piece(piece: str) -> Piece:
                  any(chunk.startswith(_multiword_exceptions()[1]) for chunk in piece.split()))
 
 
-# Pieces seen so far (cleared when full, to bound memory), and, in a batch worker, the ones this process
+# Pieces seen so far (cleared when full, see `_make_room`), and, in a batch worker, the ones this process
 # computed since `learned()` was last called: workers pass them to each other through the process
 # that hands out tasks (triage/batch.py), so that each learns the archive's vocabulary once, not once
 # per worker (a new piece costs ~60 us, a piece passed on ~2 us).
@@ -134,9 +134,16 @@ _PIECES: dict[str, Piece] = {}
 _LEARNED: list[tuple[str, Piece]] | None = None
 
 
-def _learn(piece: str) -> Piece:
+def _make_room() -> None:
+    """Bound memory in a long run: when the piece cache is full, start it afresh, and spaCy's
+    tokenizer with it (its vocabulary keeps every string it has ever seen)."""
     if len(_PIECES) >= PIECE_CACHE_SIZE:
         _PIECES.clear()
+        _tokenizer.cache_clear()
+
+
+def _learn(piece: str) -> Piece:
+    _make_room()
     part = _PIECES[piece] = _piece(piece)
     if _LEARNED is not None and len(_LEARNED) < LEARNED_LIMIT:
         _LEARNED.append((piece, part))
@@ -164,8 +171,7 @@ def teach(blob: bytes) -> None:
     """Take the pieces another process computed (`learned()`: the same function of the same piece
     gives the same result)."""
     for piece, part in pickle.loads(blob) if blob else ():
-        if len(_PIECES) >= PIECE_CACHE_SIZE:
-            _PIECES.clear()
+        _make_room()
         _PIECES.setdefault(piece, Piece(*part))
 
 
