@@ -16,13 +16,12 @@ its tasks elsewhere; results are keyed by chunk, so nothing is duplicated or los
 """
 from __future__ import annotations
 
-import json
 import os
 from contextlib import contextmanager
 from pathlib import Path
 
 from triage.batch import ordered_window, score_chunk, score_file, score_records, to_item, warm_worker
-from triage.io import Record
+from triage.io import Record, flat_row
 
 RESULT_COLUMNS = ("root_cause", "root_cause_scores", "secondary_causes", "tone", "tone_score", "signals",
                   "route", "language", "low_confidence", "model_version", "reject_reason")
@@ -87,10 +86,9 @@ def _score_partition(pdf, model_dir: str | None, max_chars: int):
             reasons[pos] = str(exc)
     results = score_chunk((items, None, model_dir)) if items else []
     columns = {c: [None] * len(pdf) for c in RESULT_COLUMNS}
-    for pos, result in zip(positions, results):
+    for pos, result in zip(positions, map(flat_row, results)):
         for c in RESULT_COLUMNS[:-1]:
-            v = result[c]
-            columns[c][pos] = json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v
+            columns[c][pos] = result[c]
     columns["reject_reason"] = reasons
     out = pdf.copy()
     for c in RESULT_COLUMNS:

@@ -129,12 +129,14 @@ class JsonlBlock:
         try:
             text = data.decode(self.encoding)
         except UnicodeDecodeError as exc:
-            raise _not_text(Path(self.path), self.first_line + _line_breaks(data[:exc.start]), self.encoding, exc) from None
+            line_no = self.first_line + _line_breaks(data[:exc.start])
+            raise _not_text(Path(self.path), line_no, self.encoding, exc) from None
         lines = enumerate(io.StringIO(text, newline=""), self.first_line)
         return [r for n, line in lines if n > self.skip_to and (r := _jsonl_record(n, line)) is not None]
 
 
-def jsonl_blocks(path: Path, encoding: str | None = None, size: int = 1 << 20, skip_to: int = 0) -> Iterator[JsonlBlock]:
+def jsonl_blocks(path: Path, encoding: str | None = None, size: int = 1 << 20,
+                 skip_to: int = 0) -> Iterator[JsonlBlock]:
     """Blocks of about `size` bytes covering a plain (not gzipped) JSONL file; blocks wholly at or
     before line `skip_to` are left out."""
     encoding = encoding or detect_encoding(path, False)
@@ -269,8 +271,8 @@ def json_line(row: dict) -> str:
         return json.dumps(row, ensure_ascii=False) + "\n"
 
 
-def _flat(row: dict) -> dict:
-    """Nested values (dicts, lists) as JSON strings, for the flat formats."""
+def flat_row(row: dict) -> dict:
+    """Nested values (dicts, lists) as JSON strings, for the flat formats (CSV, Parquet, data frames)."""
     return {k: json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v for k, v in row.items()}
 
 
@@ -281,9 +283,9 @@ def encode_rows(ext: str, rows: list[dict], fieldnames: list[str] | None = None)
         return "".join(map(json_line, rows))
     if ext == ".csv":
         buffer = io.StringIO()
-        csv.DictWriter(buffer, fieldnames=fieldnames or [], extrasaction="ignore").writerows(map(_flat, rows))
+        csv.DictWriter(buffer, fieldnames=fieldnames or [], extrasaction="ignore").writerows(map(flat_row, rows))
         return buffer.getvalue()
-    return list(map(_flat, rows))
+    return list(map(flat_row, rows))
 
 
 class AtomicWriter:

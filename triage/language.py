@@ -15,14 +15,10 @@ _BITS = 32  # per count
 _MASK = (1 << _BITS) - 1
 
 
-def _fields(letters) -> int:
-    """The bits of `letters`' counts in a packed int: `packed & _fields(...)` tells whether any occurs."""
-    return sum(_MASK << _BITS * i for i, m in enumerate(_MARK_ORDER, 3) if m in letters)
-
-
-_KAZAKH_OR_UKRAINIAN = _fields(KAZAKH | UKRAINIAN)
+_SHIFT = {m: _BITS * i for i, m in enumerate(_MARK_ORDER, 3)}  # where each mark letter's count sits
 _MARK_SET = frozenset(_MARK_ORDER)
-_SHIFT = {m: _BITS * i for i, m in enumerate(_MARK_ORDER, 3)}
+# The bits of the Kazakh and Ukrainian letters' counts: `packed & this` tells whether any occurs.
+_KAZAKH_OR_UKRAINIAN = sum(_MASK << _SHIFT[m] for m in KAZAKH | UKRAINIAN)
 
 
 def count_script(low: str) -> int:
@@ -49,7 +45,7 @@ def detect_language(text: str, min_cyrillic_share: float = 0.5, script: int | No
         return "en" if latin / letters >= 0.5 else "und"
     if not packed & _KAZAKH_OR_UKRAINIAN:
         return "ru"
-    marks = {m for i, m in enumerate(_MARK_ORDER, 3) if packed >> i * _BITS & _MASK}
+    marks = {m for m, shift in _SHIFT.items() if packed >> shift & _MASK}
     if len(marks & KAZAKH) >= 2 and marks & (KAZAKH - UKRAINIAN):
         return "kk"
     if marks & UKRAINIAN and not marks & RUSSIAN_ONLY:

@@ -20,12 +20,12 @@ import pickle
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import accumulate, chain, compress
+from itertools import chain
 from operator import itemgetter
 from typing import Iterable, Iterator, NamedTuple
 
 from triage.language import count_script
-from triage.signals import Span, chunk_bits
+from triage.signals import Span, chunk_bits, piece_spans, trigger_spans
 
 LEMMA_CACHE_SIZE = 500_000
 PIECE_CACHE_SIZE = 200_000  # ~320 bytes each (key and Piece): ~65 MB when full; the 7,728 pool texts hold 76k
@@ -187,23 +187,15 @@ def _normalize_text(text: str) -> Normalized:
         return _normalize_whole(text)
     return Normalized(lemmas=list(chain.from_iterable(map(_LEMMAS, parts))),
                       rare=list(chain.from_iterable(map(_RARE, parts))),
-                      trigger_spans=_trigger_spans(pieces, list(map(_TRIGGERS, parts))),
+                      trigger_spans=piece_spans(pieces, list(map(_TRIGGERS, parts))),
                       script=sum(map(_SCRIPT, parts)))
-
-
-def _trigger_spans(pieces: list[str], bits: list[int]) -> list[Span]:
-    """(start, end, bits) of the pieces that carry triggers, for signals.find_signals. Each piece
-    starts one character (a space) after the end of the one before it."""
-    ends = list(accumulate(map(len, pieces)))
-    return [(ends[i] + i - len(pieces[i]), ends[i] + i, bits[i]) for i in compress(range(len(bits)), bits)]
 
 
 def _normalize_whole(text: str) -> Normalized:
     """The reference way: spaCy tokenizes the whole text at once."""
     lemmas, rare = _words_of(_tokenizer()(text))
-    pieces = text.split(" ")
-    spans = _trigger_spans(pieces, list(map(chunk_bits, pieces)))
-    return Normalized(lemmas=list(lemmas), rare=list(rare), trigger_spans=spans, script=count_script(text.lower()))
+    return Normalized(lemmas=list(lemmas), rare=list(rare), trigger_spans=trigger_spans(text),
+                      script=count_script(text.lower()))
 
 
 def normalize_many(texts: Iterable[str]) -> Iterator[Normalized]:

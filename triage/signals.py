@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import accumulate, compress
 
 
 @dataclass(frozen=True)
@@ -28,8 +29,8 @@ class Rule:
     match contains at least one. A trigger then lies inside one whitespace-separated piece of the text,
     and a match lies within `reach` characters of that piece: the regex runs only on those windows of
     the text, and only when some piece carries a trigger (a regex costs ~5-80 us per whole text; the
-    pieces' trigger bits are cached per piece, see `chunk_bits`). Tests check on the corpus that the windows never
-    change the result."""
+    pieces' trigger bits are cached per piece, see `chunk_bits`). Tests check on the corpus that the
+    windows never change the result."""
 
     name: str
     pattern: re.Pattern
@@ -199,19 +200,26 @@ def trigger_bits(low: str) -> int:
 
 
 Span = tuple[int, int, int]  # start, end, trigger_bits of a piece of text that carries triggers
-_CHUNK = re.compile(r"\S+")
 
 
 def chunk_bits(chunk: str) -> int:
-    """`trigger_bits` of a whitespace-separated piece of the original text (see triage/normalize.py,
-    which caches them per piece)."""
+    """`trigger_bits` of a piece of the original text (see triage/normalize.py, which caches them
+    per piece)."""
     return trigger_bits(_lower_same_length(chunk))
 
 
-def trigger_spans(low: str) -> list[Span]:
-    """The whitespace-separated chunks of `low` that carry triggers. Triggers hold no whitespace, so
-    every trigger lies in one chunk."""
-    return [(m.start(), m.end(), bits) for m in _CHUNK.finditer(low) if (bits := trigger_bits(m[0]))]
+def piece_spans(pieces: list[str], bits: list[int]) -> list[Span]:
+    """(start, end, bits) of the pieces that carry triggers, `pieces` being `text.split(" ")`: each
+    starts one character (a space) after the end of the one before it, and a trigger, which holds no
+    whitespace, lies inside one piece."""
+    ends = list(accumulate(map(len, pieces)))
+    return [(ends[i] + i - len(pieces[i]), ends[i] + i, bits[i]) for i in compress(range(len(bits)), bits)]
+
+
+def trigger_spans(text: str) -> list[Span]:
+    """The pieces of `text` between single spaces that carry triggers."""
+    pieces = text.split(" ")
+    return piece_spans(pieces, list(map(chunk_bits, pieces)))
 
 
 def _windows(spans: list[Span], bit: int, reach: int | None, size: int) -> list[tuple[int, int]]:
@@ -240,7 +248,7 @@ def find_signals(text: str, spans: list[Span] | None = None, prefilter: bool = T
     if not prefilter:
         plan = [(rule, [(0, size)]) for rule, _, _ in _PLAN]
     else:
-        spans = trigger_spans(low) if spans is None else spans
+        spans = trigger_spans(text) if spans is None else spans
         gates = 0
         for _, _, bits in spans:
             gates |= bits
