@@ -4,10 +4,12 @@ The archive is built at run time from ../shared/benchmarks/real-complaints/pool.
 never committed) when it exists, else from the corpus. Every figure is complaints per second on this
 machine unless it says otherwise; peak RSS is the scorer process's (and its workers') maximum.
 Throughput on this 2-core machine drifts by ±15% from one run to the next, so the four throughput
-figures (1 process, --jobs 2, Dask, tokenization alone) are measured in `--repeat` interleaved rounds
-and the median of each is reported (with the spread in bench.json): the ratios compare runs made
-under the same conditions.
-Usage: python -m bench.bench [--rows 100000] [--repeat 3] [--skip-million]
+figures (1 process, --jobs 2, Dask, tokenization alone, the naive sample) are measured in `--repeat`
+interleaved rounds and the median of each is reported (with the spread in bench.json). Each ratio
+to the single process is given twice: the ratio of the medians, and the median of the ratios within
+each round (runs of one round are minutes apart and share the machine's state; the drift between
+rounds then cancels out).
+Usage: python -m bench.bench [--rows 100000] [--repeat 5] [--skip-million]
 """
 from __future__ import annotations
 
@@ -34,6 +36,9 @@ from triage.config import PACKAGE_DIR
 ROOT = PACKAGE_DIR.parent
 POOL = ROOT.parent / "shared" / "benchmarks" / "real-complaints" / "pool.jsonl"
 OUT = ROOT / "bench" / "results"
+# (name, numerator, denominator) of the ratios also taken within each round
+RATIOS = [("jobs_2", "score_jobs_2", "score_1"), ("dask_2", "score_dask_2", "score_1"),
+          ("single_to_naive", "score_1", "naive"), ("single_to_tokenize", "score_1", "tokenize_only")]
 
 
 def source_texts() -> tuple[list[str], str]:
@@ -118,7 +123,7 @@ def model_figures() -> dict:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rows", type=int, default=100_000)
-    p.add_argument("--repeat", type=int, default=3, help="rounds of the throughput runs (median reported)")
+    p.add_argument("--repeat", type=int, default=5, help="rounds of the throughput runs (median reported)")
     p.add_argument("--skip-million", action="store_true", help="skip the 1,000,000-row peak-RSS run")
     args = p.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
@@ -131,14 +136,16 @@ def main() -> None:
     rounds = [{"score_1": score_rate(archive, args.rows),
                "score_jobs_2": score_rate(archive, args.rows, jobs=2),
                "score_dask_2": score_rate(archive, args.rows, jobs=2, engine="dask"),
-               "tokenize_only": tokenize_rate(archive, args.rows)} for _ in range(args.repeat)]
+               "tokenize_only": tokenize_rate(archive, args.rows),
+               "naive": naive_rate(texts[:1000], work)} for _ in range(args.repeat)]
     for name in rounds[0]:
         runs = sorted((one[name] for one in rounds), key=lambda x: x["per_s"])
         r[name] = {**runs[len(runs) // 2], "runs_per_s": [x["per_s"] for x in runs]}
+    r["ratios_within_rounds"] = {name: statistics.median(one[a]["per_s"] / one[b]["per_s"] for one in rounds)
+                                 for name, a, b in RATIOS}
     distinct = work / "distinct.jsonl"  # the cycled archive's caches are warmer than a real archive's
     build_archive(distinct, texts, len(texts))
     r["score_1_distinct"] = {**score_rate(distinct, len(texts)), "rows": len(texts)}
-    r["naive"] = naive_rate(texts[:1000], work)
     r["bare_tfidf_lr_io"] = bare_tfidf_rate(archive, args.rows)
     r["http"] = http_figures(texts)
     r["model"] = model_figures()
@@ -154,17 +161,19 @@ def main() -> None:
 
 def render(r: dict) -> str:
     s1 = r["score_1"]["per_s"]
+    within = r["ratios_within_rounds"]
+
     def spread(name: str) -> str:
         return "runs " + ", ".join(f"{x:,}" for x in r[name]["runs_per_s"])
 
     rows = [
         ("triage score, 1 process", f"{s1:,}/s", f"peak RSS {r['score_1']['peak_rss_mb']} MB; {spread('score_1')}"),
-        ("triage score --jobs 2", f"{r['score_jobs_2']['per_s']:,}/s", f"{r['score_jobs_2']['per_s'] / s1:.2f}x single; {spread('score_jobs_2')}"),
-        ("triage score --engine dask (LocalCluster 2)", f"{r['score_dask_2']['per_s']:,}/s", f"{r['score_dask_2']['per_s'] / s1:.2f}x single; {spread('score_dask_2')}"),
+        ("triage score --jobs 2", f"{r['score_jobs_2']['per_s']:,}/s", f"{r['score_jobs_2']['per_s'] / s1:.2f}x single (within rounds {within['jobs_2']:.2f}x); {spread('score_jobs_2')}"),
+        ("triage score --engine dask (LocalCluster 2)", f"{r['score_dask_2']['per_s']:,}/s", f"{r['score_dask_2']['per_s'] / s1:.2f}x single (within rounds {within['dask_2']:.2f}x); {spread('score_dask_2')}"),
         ("triage score, 1 process, each text once", f"{r['score_1_distinct']['per_s']:,}/s",
          f"{r['score_1_distinct']['rows']:,} distinct texts: cold caches, start-up included"),
-        ("naive spaCy + pymorphy3 lemmatizer (sample)", f"{r['naive']['per_s']:,}/s", f"single is {s1 / r['naive']['per_s']:.1f}x this"),
-        ("spaCy tokenization alone", f"{r['tokenize_only']['per_s']:,}/s", f"single is {s1 / r['tokenize_only']['per_s']:.0%} of this; {spread('tokenize_only')}"),
+        ("naive spaCy + pymorphy3 lemmatizer (sample)", f"{r['naive']['per_s']:,}/s", f"single is {s1 / r['naive']['per_s']:.1f}x this (within rounds {within['single_to_naive']:.1f}x); {spread('naive')}"),
+        ("spaCy tokenization alone", f"{r['tokenize_only']['per_s']:,}/s", f"single is {s1 / r['tokenize_only']['per_s']:.0%} of this (within rounds {within['single_to_tokenize']:.0%}); {spread('tokenize_only')}"),
         ("bare TF-IDF + LR with JSONL I/O", f"{r['bare_tfidf_lr_io']['per_s']:,}/s", ""),
     ]
     h = r["http"]

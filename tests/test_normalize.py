@@ -6,7 +6,8 @@ import json
 import pickle
 
 from training.corpus import DEFAULT_CORPUS
-from triage.normalize import _normalize_whole, _tokenizer, normalize, normalize_many
+from triage import normalize as normalize_module
+from triage.normalize import _normalize_whole, _spacy_tokens, _tokenizer, _tokens, normalize, normalize_many
 
 TRICKY = [
     "", " ", "  два пробела в начале", "\nперевод строки в начале", " \n x", "a \n\n b  c\t\td  ",
@@ -35,6 +36,22 @@ def test_the_slim_vocabulary_tokenizes_like_a_stock_one():
     texts = [json.loads(line)["text"] for line in DEFAULT_CORPUS.read_text(encoding="utf-8").splitlines()]
     for text in texts + TRICKY:
         assert [(t.text, t.is_punct) for t in _tokenizer()(text)] == [(t.text, t.is_punct) for t in stock(text)]
+
+
+def test_a_piece_spacy_would_not_split_skips_the_tokenizer_with_the_same_tokens(monkeypatch):
+    """Most pieces are one token by spaCy's own rules (no special case, prefix, suffix, infix) and do
+    not go through the tokenizer; every piece must still get exactly spaCy's tokens."""
+    texts = [json.loads(line)["text"] for line in DEFAULT_CORPUS.read_text(encoding="utf-8").splitlines()]
+    pieces = {p for text in texts + TRICKY + [t.upper() for t in texts[:500]] for p in text.split(" ")}
+    pieces |= {"¿", "—", "😡", "т.е.", "558812", "5кг", "http://x.ru", "по-моему", "«доставка»", "$5", "10:30", "\n"}
+    for piece in pieces:
+        assert _tokens(piece) == _spacy_tokens(piece), piece
+    tokenized = []
+    monkeypatch.setattr(normalize_module, "_spacy_tokens", lambda piece: tokenized.append(piece) or [])
+    for piece in pieces:
+        _tokens(piece)
+    assert "по-моему" in tokenized and "558812" not in tokenized and "доставка" not in tokenized
+    assert len(tokenized) < 0.7 * len(pieces)  # measured: 52% of the corpus pieces go to spaCy
 
 
 def test_multiword_exceptions_are_tokenized_whole():
