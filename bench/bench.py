@@ -168,12 +168,20 @@ def render(r: dict) -> str:
 
     rows = [
         ("triage score, 1 process", f"{s1:,}/s", f"peak RSS {r['score_1']['peak_rss_mb']} MB; {spread('score_1')}"),
-        ("triage score --jobs 2", f"{r['score_jobs_2']['per_s']:,}/s", f"{r['score_jobs_2']['per_s'] / s1:.2f}x single (within rounds {within['jobs_2']:.2f}x); {spread('score_jobs_2')}"),
-        ("triage score --engine dask (LocalCluster 2)", f"{r['score_dask_2']['per_s']:,}/s", f"{r['score_dask_2']['per_s'] / s1:.2f}x single (within rounds {within['dask_2']:.2f}x); {spread('score_dask_2')}"),
+        ("triage score --jobs 2", f"{r['score_jobs_2']['per_s']:,}/s",
+         f"{r['score_jobs_2']['per_s'] / s1:.2f}x single (within rounds {within['jobs_2']:.2f}x); "
+         f"{spread('score_jobs_2')}"),
+        ("triage score --engine dask (LocalCluster 2)", f"{r['score_dask_2']['per_s']:,}/s",
+         f"{r['score_dask_2']['per_s'] / s1:.2f}x single (within rounds {within['dask_2']:.2f}x); "
+         f"{spread('score_dask_2')}"),
         ("triage score, 1 process, each text once", f"{r['score_1_distinct']['per_s']:,}/s",
          f"{r['score_1_distinct']['rows']:,} distinct texts: cold caches, start-up included"),
-        ("naive spaCy + pymorphy3 lemmatizer (sample)", f"{r['naive']['per_s']:,}/s", f"single is {s1 / r['naive']['per_s']:.1f}x this (within rounds {within['single_to_naive']:.1f}x); {spread('naive')}"),
-        ("spaCy tokenization alone", f"{r['tokenize_only']['per_s']:,}/s", f"single is {s1 / r['tokenize_only']['per_s']:.0%} of this (within rounds {within['single_to_tokenize']:.0%}); {spread('tokenize_only')}"),
+        ("naive spaCy + pymorphy3 lemmatizer (sample)", f"{r['naive']['per_s']:,}/s",
+         f"single is {s1 / r['naive']['per_s']:.1f}x this (within rounds {within['single_to_naive']:.1f}x); "
+         f"{spread('naive')}"),
+        ("spaCy tokenization alone", f"{r['tokenize_only']['per_s']:,}/s",
+         f"single is {s1 / r['tokenize_only']['per_s']:.0%} of this (within rounds {within['single_to_tokenize']:.0%}); "
+         f"{spread('tokenize_only')}"),
         ("bare TF-IDF + LR with JSONL I/O", f"{r['bare_tfidf_lr_io']['per_s']:,}/s", ""),
     ]
     h = r["http"]

@@ -43,7 +43,8 @@ def test_a_piece_spacy_would_not_split_skips_the_tokenizer_with_the_same_tokens(
     not go through the tokenizer; every piece must still get exactly spaCy's tokens."""
     texts = [json.loads(line)["text"] for line in DEFAULT_CORPUS.read_text(encoding="utf-8").splitlines()]
     pieces = {p for text in texts + TRICKY + [t.upper() for t in texts[:500]] for p in text.split(" ")}
-    pieces |= {"¿", "—", "😡", "т.е.", "558812", "5кг", "http://x.ru", "по-моему", "«доставка»", "$5", "10:30", "\n"}
+    pieces |= {"¿", "—", "😡", "т.е.", "558812", "5кг", "http://x.ru", "по-моему", "«доставка»", "$5", "10:30",
+               "\n"}
     for piece in pieces:
         assert _tokens(piece) == _spacy_tokens(piece), piece
     tokenized = []
