@@ -11,6 +11,7 @@ to the last complete task and continues without duplicating or losing rows.
 """
 from __future__ import annotations
 
+import gc
 import itertools
 import json
 import math
@@ -99,10 +100,20 @@ def to_item(record: Record, max_chars: int) -> tuple[Item, dict]:
 
 
 # ---- worker processes (local pool or Dask workers): the model loads once per process ------------
+# Collect cyclic garbage less often in a scoring process. Its long-lived objects (the model, the
+# piece and lemma caches: hundreds of thousands of tuples) are traversed by every full collection,
+# while scoring makes almost no reference cycles (~3,000 cyclic objects in 100,000 rows, measured):
+# with Python's default (700, 10, 10), a 100,000-row run made 27 full collections that freed 160
+# objects and cost 10-15% of the run's CPU. Memory stays bounded by reference counting.
+GC_THRESHOLDS = (10_000, 50, 100)
+
+
 @lru_cache(maxsize=2)
 def cached_classifier(model_dir: str | None) -> Classifier:
     """The model of `model_dir` (None: TRIAGE_MODEL or the default), loaded once per process: a
-    process keeps scoring with the model it first loaded from that directory."""
+    process keeps scoring with the model it first loaded from that directory. Loading it makes this
+    a scoring process, so garbage collection is set to `GC_THRESHOLDS` here too."""
+    gc.set_threshold(*GC_THRESHOLDS)
     return Classifier.load(model_dir)
 
 
