@@ -188,6 +188,19 @@ def test_workers_reading_blocks_see_the_records_a_stream_sees(tmp_path, newline,
         assert blocks[-1].end == src.stat().st_size
     skipped = [r for b in jsonl_blocks(src, size=7, skip_to=9) for r in b.records()]
     assert skipped == [r for r in stream if r.line > 9]
+    growing = list(jsonl_blocks(src, size=256, first=8))  # 8, 16, ... 256 bytes, each up to a line end
+    assert [r for b in growing for r in b.records()] == stream
+
+
+def test_blocks_start_small_and_grow(tmp_path):
+    """The first tasks are small, so that the first results, and the pieces of text workers pass each
+    other, come back soon."""
+    from triage.io import jsonl_blocks
+
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"id": i, "text": "x" * 50}) + "\n" for i in range(200)))
+    sizes = [b.end - b.start for b in jsonl_blocks(src, size=4096, first=256)]
+    assert sizes[0] < 400 and sizes[-2] >= 4096 and sizes == sorted(sizes[:-1]) + sizes[-1:]
 
 
 def test_a_bad_byte_in_a_block_names_its_line(tmp_path):

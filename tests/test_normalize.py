@@ -86,16 +86,25 @@ def test_pieces_learned_in_one_process_are_taught_to_another():
     assert normalize("шмурдяковый кракозяброид") == _normalize_whole("шмурдяковый кракозяброид")
 
 
-def test_a_vocabulary_goes_to_as_many_tasks_as_there_are_workers():
-    from triage.batch import Vocabulary
+def test_learned_pieces_ride_along_until_every_worker_has_them():
+    from triage.batch import Scored, Vocabulary
 
-    v = Vocabulary(copies=2)
+    def done(worker: str, learned: bytes = b"", absorbed: tuple[str, ...] = ()) -> Scored:
+        return Scored("", 0, [], [], 0, learned, worker, absorbed)
+
+    v = Vocabulary(workers=2, most=3)
     assert v.take() == ()
-    v.add(b"a")
-    v.add(b"")
-    assert v.take() == (b"a",)
-    v.add(b"b")
-    assert v.take() == (b"a", b"b") and v.take() == (b"b",) and v.take() == ()
+    v.add(done("a", b"from-a"))
+    v.add(done("b"))  # nothing learned
+    (key, blob), = v.take()
+    assert blob == b"from-a"
+    v.add(done("a", absorbed=(key,)))  # the worker that learned it: still one worker short
+    assert v.take() == ((key, b"from-a"),)
+    v.add(done("b", absorbed=(key,)))  # now both have it
+    assert v.take() == ()
+    v.add(done("b", b"from-b"))
+    assert len(v.take()) == len(v.take()) == len(v.take()) == 1 and v.take() == ()  # at most 3 hand-outs
+    assert Vocabulary(workers=1, most=3).take() == ()
 
 
 def test_a_long_run_keeps_spacys_vocabulary_bounded(monkeypatch):

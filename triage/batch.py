@@ -16,7 +16,10 @@ import itertools
 import json
 import math
 import multiprocessing as mp
+import os
+import socket
 import time
+import uuid
 from array import array
 from contextlib import contextmanager
 from collections import defaultdict, deque
@@ -35,6 +38,7 @@ from triage.pipeline import Classifier, Item, load_settings
 
 CHUNK = 1000  # records per task when this process reads them
 BLOCK_BYTES = 1 << 19  # bytes per task when workers read a plain JSONL file themselves (~800 complaints)
+FIRST_BLOCK_BYTES = 1 << 15  # the first blocks are smaller (doubling up to BLOCK_BYTES), see `_sources`
 PASSTHROUGH = ("customer_id", "created_at", "revenue_12m", "complaints_90d")
 RESULT_FIELDS = ["id", "line", "root_cause", "root_cause_scores", "secondary_causes", "tone", "tone_score",
                  "signals", "route", "language", "low_confidence", "model_version", "truncated", *PASSTHROUGH]
@@ -135,6 +139,8 @@ class Scored:
     customers: list[dict]  # the History fields of scored rows with a customer id
     last: int  # the line of the task's last record (0: no records)
     learned: bytes  # pieces of text first normalized by this task, for the other workers (normalize.learned)
+    worker: str = ""  # the process that ran the task (`worker_name`)
+    absorbed: tuple[str, ...] = ()  # the keys of the task's `taught` pieces: that process has them now
 
 
 class Task(NamedTuple):
@@ -144,10 +150,21 @@ class Task(NamedTuple):
     significant: float | None
     model_dir: str | None
     ext: str  # the output's format, for io.encode_rows
-    taught: tuple[bytes, ...] = ()  # pieces other workers normalized (normalize.learned)
+    taught: tuple[tuple[str, bytes], ...] = ()  # (key, pieces) other workers normalized (see `Vocabulary`)
 
 
 _HISTORY_FIELDS = ("customer_id", "tone", "created_at", "revenue_12m")
+
+
+def worker_name() -> str:
+    """This process among the workers of a run, which may span machines."""
+    return f"{socket.gethostname()}/{os.getpid()}"
+
+
+# The keys of the pieces this process was taught (a Dask worker serves one run after another: the
+# keys are unique across runs, and the set is emptied when it grows large).
+_ABSORBED: set[str] = set()
+ABSORBED_LIMIT = 100_000
 
 
 def score_records(task: Task) -> Scored:
@@ -155,8 +172,12 @@ def score_records(task: Task) -> Scored:
     source, significant, model_dir, ext, taught = task
     records = source.records() if isinstance(source, JsonlBlock) else source
     clf = cached_classifier(model_dir)
-    for blob in taught:
-        normalize.teach(blob)
+    for key, blob in taught:
+        if key not in _ABSORBED:
+            normalize.teach(blob)
+            if len(_ABSORBED) >= ABSORBED_LIMIT:
+                _ABSORBED.clear()
+            _ABSORBED.add(key)
     items, extras, rejects = [], [], []
     for rec in records:
         try:
@@ -170,7 +191,8 @@ def score_records(task: Task) -> Scored:
     rows = [{**r, **extra} for r, extra in zip(clf.classify_many(items, significant), extras)]
     customers = [{k: row[k] for k in _HISTORY_FIELDS} for row in rows if row["customer_id"] is not None]
     last = records[-1].line if records else 0
-    return Scored(encode_rows(ext, rows, RESULT_FIELDS), len(rows), rejects, customers, last, normalize.learned())
+    return Scored(encode_rows(ext, rows, RESULT_FIELDS), len(rows), rejects, customers, last, normalize.learned(),
+                  worker_name(), tuple(key for key, _ in taught))
 
 
 @dataclass
@@ -232,7 +254,7 @@ def _sources(input_path: Path, records: Iterator[Record], skip_to: int, encoding
     share this machine's files), else chunks of records read here (CSV, Parquet, gzip)."""
     ext, gz = file_format(input_path, READ_FORMATS)
     if workers_read and ext == ".jsonl" and not gz:
-        return jsonl_blocks(input_path, encoding, BLOCK_BYTES, skip_to)
+        return jsonl_blocks(input_path, encoding, BLOCK_BYTES, skip_to, FIRST_BLOCK_BYTES)
     return _chunks(records, skip_to)
 
 
@@ -256,49 +278,68 @@ def warm_worker(model_dir: str | None) -> None:
 
 
 class Vocabulary:
-    """Passes the pieces of text one worker normalized to the next `copies` tasks handed out (one
-    per worker), so that the other workers need not tokenize and lemmatize them again: each worker
-    otherwise learns the same vocabulary by itself (sharing saved 2.5-4.4 s of the workers' CPU on
-    100,000 complaints with 2 workers). A task picks up what was learned before it was handed out."""
+    """Passes the pieces of text one worker normalized (a task's `learned`) to the other workers, so
+    that they need not tokenize and lemmatize them again: each worker otherwise learns the same
+    vocabulary by itself. Which worker takes a task is not ours to choose, so a batch of pieces rides
+    along with every task handed out until every worker has reported having it (`Scored.worker`,
+    `Scored.absorbed`), or after `most` tasks; a worker skips the batches it has already absorbed.
+    Handing each batch to the next task per worker instead (the first way) left a third of the
+    archive's distinct pieces computed twice with 2 workers: two tasks in a row often went to the
+    same worker."""
 
-    def __init__(self, copies: int):
-        self.copies = copies
-        self.pending: deque[list] = deque()  # [copies still to hand out, normalize.learned() blob]
+    def __init__(self, workers: int, most: int):
+        self.workers = workers
+        self.most = most
+        self.run = uuid.uuid4().hex
+        self.count = 0
+        self.pending: dict[str, list] = {}  # key -> [blob, hand-outs left, the workers that have it]
 
-    def add(self, blob: bytes) -> None:
-        if blob:
-            self.pending.append([self.copies, blob])
+    def add(self, done: Scored) -> None:
+        for key in done.absorbed:
+            entry = self.pending.get(key)
+            if entry:
+                entry[2].add(done.worker)
+                if len(entry[2]) >= self.workers:
+                    del self.pending[key]
+        if done.learned and self.workers > 1:
+            self.pending[f"{self.run}/{self.count}"] = [done.learned, self.most, {done.worker}]
+            self.count += 1
 
-    def take(self) -> tuple[bytes, ...]:
-        taught = tuple(blob for _, blob in self.pending)
-        for item in self.pending:
-            item[0] -= 1
-        while self.pending and self.pending[0][0] <= 0:
-            self.pending.popleft()
+    def take(self) -> tuple[tuple[str, bytes], ...]:
+        taught = tuple((key, entry[0]) for key, entry in self.pending.items())
+        for key, _ in taught:
+            self.pending[key][1] -= 1
+            if self.pending[key][1] <= 0:
+                del self.pending[key]
         return taught
 
 
-def ordered_window(tasks: Iterator[Task], submit, limit: int, copies: int) -> Iterator[Scored]:
+def ordered_window(tasks: Iterator[Task], submit, limit: int, workers: int) -> Iterator[Scored]:
     """Run tasks elsewhere and yield their results in input order, with at most `limit` tasks in
     flight: the window keeps memory bounded however long the input is.
 
-    `submit(task)` starts a task on a process pool or a Dask cluster and returns a function that
-    waits for its result. The pieces of text that workers learn ride along with later tasks to the
-    other workers (see `Vocabulary`; `copies`: the number of workers)."""
-    vocabulary = Vocabulary(copies)
-    pending: deque = deque()
+    `submit(task)` starts a task on a process pool or a Dask cluster and returns a handle with
+    `ready()` and `get()` (as multiprocessing's AsyncResult). The pieces of text that workers learn
+    ride along with later tasks to the other workers (see `Vocabulary`; `workers`: how many there
+    are): before a task is handed out, every result already done is taken in, not only the oldest."""
+    vocabulary = Vocabulary(workers, most=2 * limit)
+    pending: deque[list] = deque()  # [handle, its Scored once taken in]
 
-    def collect(wait) -> Scored:
-        done = wait()
-        vocabulary.add(done.learned)
-        return done
+    def take_in(slot: list) -> Scored:
+        if slot[1] is None:
+            slot[1] = slot[0].get()
+            vocabulary.add(slot[1])
+        return slot[1]
 
     for task in tasks:
-        pending.append(submit(task._replace(taught=vocabulary.take())))
+        for slot in pending:
+            if slot[1] is None and slot[0].ready():
+                take_in(slot)
+        pending.append([submit(task._replace(taught=vocabulary.take())), None])
         if len(pending) >= limit:
-            yield collect(pending.popleft())
+            yield take_in(pending.popleft())
     while pending:
-        yield collect(pending.popleft())
+        yield take_in(pending.popleft())
 
 
 def local_scorer(jobs: int, model_dir: str | None):
@@ -311,8 +352,8 @@ def local_scorer(jobs: int, model_dir: str | None):
             yield lambda tasks: map(score_records, tasks)
             return
         with mp.get_context("spawn").Pool(jobs, initializer=warm_worker, initargs=(model_dir,)) as pool:
-            submit = lambda task: pool.apply_async(score_records, (task,)).get  # noqa: E731
-            yield lambda tasks: ordered_window(tasks, submit, 2 * jobs, jobs)
+            yield lambda tasks: ordered_window(tasks, lambda task: pool.apply_async(score_records, (task,)), 2 * jobs,
+                                               jobs)
     return scorer()
 
 

@@ -136,13 +136,16 @@ class JsonlBlock:
 
 
 def jsonl_blocks(path: Path, encoding: str | None = None, size: int = 1 << 20,
-                 skip_to: int = 0) -> Iterator[JsonlBlock]:
+                 skip_to: int = 0, first: int | None = None) -> Iterator[JsonlBlock]:
     """Blocks of about `size` bytes covering a plain (not gzipped) JSONL file; blocks wholly at or
-    before line `skip_to` are left out."""
+    before line `skip_to` are left out. With `first`, blocks start at that size and double up to
+    `size`."""
     encoding = encoding or detect_encoding(path, False)
+    block = min(first or size, size)
     with open(path, "rb") as f:
         start, first_line = 0, 1
-        while data := f.read(size):
+        while data := f.read(block):
+            block = min(2 * block, size)
             data += f.readline()  # up to and including the next \n (a \r\n is never cut)
             breaks = _line_breaks(data)
             if first_line + breaks > skip_to:
