@@ -22,7 +22,6 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
-from operator import itemgetter
 from typing import Iterable, Iterator, NamedTuple
 
 from triage.language import count_script
@@ -109,9 +108,6 @@ class Piece(NamedTuple):
     triggers: int  # signals.chunk_bits of the piece
     script: int  # language.count_script of the piece, lower-cased
     joins: bool  # may end a multi-word spaCy exception: the text is then tokenized whole
-
-
-_LEMMAS, _RARE, _TRIGGERS, _SCRIPT, _JOINS = (itemgetter(i) for i in range(5))
 
 
 def _words_of(tokens) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -212,12 +208,15 @@ def _normalize_text(text: str) -> Normalized:
     parts = list(map(_PIECES.get, pieces))
     if not all(parts):  # a Piece is a non-empty tuple; None marks a piece not seen yet
         parts = [part or _learn(piece) for piece, part in zip(pieces, parts)]
-    if any(map(_JOINS, parts)) and any(rule in text for rule in _multiword_exceptions()[0]):
-        return _normalize_whole(text)
-    return Normalized(lemmas=list(chain.from_iterable(map(_LEMMAS, parts))),
-                      rare=list(chain.from_iterable(map(_RARE, parts))),
-                      trigger_spans=piece_spans(pieces, list(map(_TRIGGERS, parts))),
-                      script=sum(map(_SCRIPT, parts)))
+    lemmas, rare, triggers, script, joins = zip(*parts)
+    spans = piece_spans(pieces, triggers)
+    if any(joins) and any(rule in text for rule in _multiword_exceptions()[0]):
+        # A multi-word exception: spaCy tokenizes the whole text. Triggers and letter counts are
+        # functions of each piece, so the pieces' own stand.
+        lemmas, rare = _words_of(_spacy_tokens(text))
+        return Normalized(lemmas=list(lemmas), rare=list(rare), trigger_spans=spans, script=sum(script))
+    return Normalized(lemmas=list(chain.from_iterable(lemmas)), rare=list(chain.from_iterable(rare)),
+                      trigger_spans=spans, script=sum(script))
 
 
 def _normalize_whole(text: str) -> Normalized:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from itertools import accumulate, compress
+from typing import Sequence
 
 
 @dataclass(frozen=True)
@@ -208,7 +209,7 @@ def chunk_bits(chunk: str) -> int:
     return trigger_bits(_lower_same_length(chunk))
 
 
-def piece_spans(pieces: list[str], bits: list[int]) -> list[Span]:
+def piece_spans(pieces: Sequence[str], bits: Sequence[int]) -> list[Span]:
     """(start, end, bits) of the pieces that carry triggers, `pieces` being `text.split(" ")`: each
     starts one character (a space) after the end of the one before it, and a trigger, which holds no
     whitespace, lies inside one piece."""
