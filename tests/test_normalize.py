@@ -104,7 +104,15 @@ def test_learned_pieces_ride_along_until_every_worker_has_them():
     assert v.take() == ()
     v.add(done("b", b"from-b"))
     assert len(v.take()) == len(v.take()) == len(v.take()) == 1 and v.take() == ()  # at most 3 hand-outs
-    assert Vocabulary(workers=1, most=3).take() == ()
+    v = Vocabulary(workers=1, most=3)
+    v.add(done("a", b"alone"))
+    assert v.take() == ()  # one worker: nobody to teach
+    v = Vocabulary(workers=2, most=3, most_bytes=10)
+    for blob in (b"123456", b"7890", b"abc"):
+        v.add(done("a", blob))
+    assert [blob for _, blob in v.take()] == [b"123456", b"7890"]  # 10 bytes at most, the oldest first
+    v.add(done("b", absorbed=tuple(key for key in v.pending)[:2]))
+    assert [blob for _, blob in v.take()] == [b"abc"]
 
 
 def test_a_long_run_keeps_spacys_vocabulary_bounded(monkeypatch):
