@@ -11,6 +11,7 @@ to the last complete task and continues without duplicating or losing rows.
 """
 from __future__ import annotations
 
+import atexit
 import gc
 import itertools
 import json
@@ -116,12 +117,21 @@ def to_item(record: Record, max_chars: int) -> tuple[Item, dict]:
 GC_THRESHOLDS = (10_000, 50, 100)
 
 
+@lru_cache(maxsize=1)
+def _scoring_process() -> None:
+    """Garbage collection for a scoring process: `GC_THRESHOLDS`, and no last full collection over
+    the caches when the process exits (Python runs one; it took ~0.5 s of a worker's exit, which a
+    Dask run waits for; the memory goes back to the system either way)."""
+    gc.set_threshold(*GC_THRESHOLDS)
+    atexit.register(gc.freeze)
+
+
 @lru_cache(maxsize=2)
 def cached_classifier(model_dir: str | None) -> Classifier:
     """The model of `model_dir` (None: TRIAGE_MODEL or the default), loaded once per process: a
     process keeps scoring with the model it first loaded from that directory. Loading it makes this
-    a scoring process, so garbage collection is set to `GC_THRESHOLDS` here too."""
-    gc.set_threshold(*GC_THRESHOLDS)
+    a scoring process (`_scoring_process`)."""
+    _scoring_process()
     return Classifier.load(model_dir)
 
 
