@@ -3,7 +3,7 @@
 The archive is built at run time from ../shared/benchmarks/real-complaints/pool.jsonl (real text,
 never committed) when it exists, else from the corpus. Every figure is complaints per second on this
 machine unless it says otherwise; peak RSS is the scorer process's (and its workers') maximum.
-Throughput on this 2-core machine drifts by ±15% from one run to the next, so the four throughput
+Throughput on this 2-core machine drifts by ±15% from one run to the next, so the five throughput
 figures (1 process, --jobs 2, Dask, tokenization alone, the naive sample) are measured in `--repeat`
 interleaved rounds and the median of each is reported (with the spread in bench.json). Each ratio
 to the single process is given twice: the ratio of the medians, and the median of the ratios within

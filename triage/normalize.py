@@ -11,9 +11,9 @@ a time) and then, per text, builds a Doc and runs a phrase matcher for the few m
 such as «и т.п.». Most pieces recur from text to text, so a piece's whole contribution (its lemmas,
 its rare tokens, its signal trigger bits, its letter counts) is cached here, and a piece is tokenized
 only the first time it is seen (batch workers also pass each other the pieces they have computed,
-see `learned`); spaCy runs only on pieces its rules would split (`_tokens`). A text one of whose
-pieces could end a multi-word exception goes to spaCy whole. Tests check on the corpus that both
-ways give the same result.
+see `learned`); spaCy runs only on pieces its rules would split (`_tokens`). A text that holds a
+multi-word exception takes its lemmas from spaCy on the whole text (its pieces' trigger bits and
+letter counts stand). Tests check on the corpus that both ways give the same result.
 """
 from __future__ import annotations
 
