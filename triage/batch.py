@@ -363,15 +363,22 @@ def ordered_window(tasks: Iterator[Task], submit, limit: int, workers: int) -> I
         yield take_in(pending.popleft())
 
 
-def _worker_context():
-    """How worker processes start: forked from a server process that imported the scoring code and
-    spaCy once, instead of each importing them (~0.8 s of CPU per worker; on two cores the workers'
-    start-up is CPU this run lacks: 13 interleaved --jobs 2 pairs were faster in 8, slower in 4, median
-    -0.35 s of ~13). Where there is no forkserver (Windows), spawned fresh."""
-    if "forkserver" not in mp.get_all_start_methods():
-        return mp.get_context("spawn")
-    ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["triage.batch", "spacy"])
+def start_method() -> str:
+    """How this machine's worker processes start: "forkserver" where there is one (Linux, macOS),
+    else "spawn" (Windows)."""
+    return "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+
+
+def worker_context(*preload: str):
+    """The multiprocessing context for this machine's worker processes (a --jobs pool, a Dask
+    LocalCluster's workers). With a forkserver they are forked from one server process that imported
+    the scoring code, spaCy and `preload` once, instead of each importing them (~0.8 s of CPU per
+    worker, ~1.2 s with Dask's modules; on two cores a worker's start-up takes CPU from the others).
+    The preload counts only if no forkserver runs yet in this process; either way workers import
+    what they lack themselves."""
+    ctx = mp.get_context(start_method())
+    if ctx.get_start_method() == "forkserver":
+        ctx.set_forkserver_preload([*preload, "triage.batch", "spacy"])
     return ctx
 
 
@@ -384,7 +391,7 @@ def local_scorer(jobs: int, model_dir: str | None):
         if jobs <= 1:
             yield lambda tasks: map(score_records, tasks)
             return
-        with _worker_context().Pool(jobs, initializer=warm_worker, initargs=(model_dir,)) as pool:
+        with worker_context().Pool(jobs, initializer=warm_worker, initargs=(model_dir,)) as pool:
             yield lambda tasks: ordered_window(tasks, lambda task: pool.apply_async(score_records, (task,)), 2 * jobs,
                                                jobs)
     return scorer()

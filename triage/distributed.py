@@ -21,7 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
-from triage.batch import ordered_window, score_chunk, score_file, score_records, to_item, warm_worker
+from triage.batch import (ordered_window, score_chunk, score_file, score_records, start_method, to_item, warm_worker,
+                          worker_context)
 from triage.io import Record, flat_row
 
 RESULT_COLUMNS = ("root_cause", "root_cause_scores", "secondary_causes", "tone", "tone_score", "signals",
@@ -49,15 +50,21 @@ def dask_scorer(scheduler: str | None = None, n_workers: int = 2, window: int | 
     this machine) and without the MALLOC_TRIM_THRESHOLD_=65536 its nannies put in a worker's
     environment to hand freed memory back to the system at once: scoring allocates and frees all the
     time, and with it a worker took 3.5x the page faults and ~15% more CPU for the same tasks (RSS
-    at the end of the 100,000-row bench run: 238 MB with it, 258 MB without). An existing cluster keeps its own configuration. Every worker
-    starts loading the model at once, while this process reads the input."""
+    at the end of the 100,000-row bench run: 238 MB with it, 258 MB without). Its workers fork from a
+    server process that imported Dask, the scoring code and spaCy once (`batch.worker_context`).
+    An existing cluster keeps its own configuration. Every worker starts loading the model at once,
+    while this process reads the input."""
     import dask
     from distributed import Client, LocalCluster
+    from distributed.utils import get_mp_context
 
     cluster = None
     if not scheduler:
         with dask.config.set({"distributed.worker.profile.enabled": False,
-                              "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+                              "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+                              "distributed.worker.multiprocessing-method": start_method()}):
+            get_mp_context()  # Dask sets its own forkserver preload when first asked; ours replaces it
+            worker_context("distributed")
             cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                                    dashboard_address=None, host="127.0.0.1")
     client = Client(scheduler or cluster)
