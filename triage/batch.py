@@ -17,6 +17,7 @@ import itertools
 import json
 import math
 import multiprocessing as mp
+import multiprocessing.forkserver as forkserver
 import os
 import socket
 import time
@@ -374,11 +375,13 @@ def worker_context(*preload: str):
     LocalCluster's workers). With a forkserver they are forked from one server process that imported
     the scoring code, spaCy and `preload` once, instead of each importing them (~0.8 s of CPU per
     worker, ~1.2 s with Dask's modules; on two cores a worker's start-up takes CPU from the others).
-    The preload counts only if no forkserver runs yet in this process; either way workers import
-    what they lack themselves."""
+    The server starts importing at once, while this process goes on (it waits only when it starts
+    the first worker). The preload counts only if no forkserver runs yet in this process; either
+    way workers import what they lack themselves."""
     ctx = mp.get_context(start_method())
     if ctx.get_start_method() == "forkserver":
         ctx.set_forkserver_preload([*preload, "triage.batch", "spacy"])
+        forkserver.ensure_running()
     return ctx
 
 

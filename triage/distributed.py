@@ -54,17 +54,16 @@ def dask_scorer(scheduler: str | None = None, n_workers: int = 2, window: int | 
     server process that imported Dask, the scoring code and spaCy once (`batch.worker_context`).
     An existing cluster keeps its own configuration. Every worker starts loading the model at once,
     while this process reads the input."""
+    if not scheduler:
+        worker_context("distributed")  # before Dask's own preload list, which would leave out ours
     import dask
     from distributed import Client, LocalCluster
-    from distributed.utils import get_mp_context
 
     cluster = None
     if not scheduler:
         with dask.config.set({"distributed.worker.profile.enabled": False,
                               "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
                               "distributed.worker.multiprocessing-method": start_method()}):
-            get_mp_context()  # Dask sets its own forkserver preload when first asked; ours replaces it
-            worker_context("distributed")
             cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                                    dashboard_address=None, host="127.0.0.1")
     client = Client(scheduler or cluster)
