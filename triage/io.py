@@ -142,17 +142,24 @@ def jsonl_blocks(path: Path, encoding: str | None = None, size: int = 1 << 20,
     before line `skip_to` are left out. With `first`, blocks start at that size and double up to
     `size`."""
     encoding = encoding or detect_encoding(path, False)
-    block = min(first or size, size)
     with open(path, "rb") as f:
         start, first_line = 0, 1
-        while data := f.read(block):
-            block = min(2 * block, size)
-            data += f.readline()  # up to and including the next \n (a \r\n is never cut)
+        for data in _whole_line_blocks(f, size, first):
             breaks = _line_breaks(data)
             if first_line + breaks > skip_to:
                 yield JsonlBlock(str(path), start, start + len(data), first_line, encoding, skip_to)
             start += len(data)
             first_line += breaks
+
+
+def _whole_line_blocks(f: IO[bytes], size: int, first: int | None = None) -> Iterator[bytes]:
+    """A binary file in blocks of about `size` bytes (with `first`: starting at that size and doubling),
+    each running up to and including the next \n, so that no line and no \r\n is cut; in UTF-8 or
+    cp1251 no character holds a \n or \r byte."""
+    block = min(first or size, size)
+    while data := f.read(block):
+        block = min(2 * block, size)
+        yield data + f.readline()
 
 
 def sniff_delimiter(path: Path, gz: bool, encoding: str | None, ext: str) -> str:
@@ -266,8 +273,7 @@ def _lines_mentioning(path: Path, gz: bool, encoding: str, key: str, size: int =
         return
     needle = key.encode("ascii")
     with _open_binary(path, gz) as f:
-        while block := f.read(size):
-            block += f.readline()  # up to the next \n: no UTF-8 or cp1251 character holds a \n or \r byte
+        for block in _whole_line_blocks(f, size):
             if needle in block:
                 yield from (line.decode(encoding) for line in block.splitlines() if needle in line)
 
