@@ -1,4 +1,6 @@
 """The real app over HTTP (TestClient) with the real model."""
+import json
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -71,6 +73,23 @@ def test_bad_requests_get_clear_4xx(client, body, status, field):
     r = client.post("/classify", json=body)
     assert r.status_code == status
     assert field in str(r.json()["detail"])
+
+
+def test_unpaired_surrogate_escapes(client):
+    """Half of an emoji escaped in JSON: mended in a text (the answer is still UTF-8), refused with a
+    422 naming the field in an id; the 422 itself, which quotes the input, must not turn into a 500."""
+    def post(path, body):
+        return client.post(path, content=json.dumps(body), headers={"content-type": "application/json"})
+
+    text = "\ud83d Тупой курьер опоздал на три часа"
+    r = post("/classify", {"text": text})
+    insult = r.json()["signals"][0]
+    assert r.status_code == 200 and text.replace("\ud83d", "\ufffd")[slice(*insult["span"])] == insult["text"]
+    for path, body, field in [("/classify", {"text": text, "customer": {"id": "c\udc00"}}, "customer"),
+                              ("/classify/batch", {"items": [{"text": text, "id": "x\ud800"}]}, "items")]:
+        r = post(path, body)
+        assert r.status_code == 422, r.text
+        assert any(e["loc"][:2] == ["body", field] and "id" in e["loc"] for e in r.json()["detail"])
 
 
 def test_long_text_is_truncated_only_on_request(client):

@@ -184,6 +184,29 @@ def test_ids_pass_through_whatever_json_allows(tmp_path):
     assert [r["id"] for r in read_jsonl(out)] == ids
 
 
+
+def test_unpaired_surrogate_escapes_mend_texts_and_reject_ids(tmp_path):
+    """JSON may escape half of an emoji ("\\ud83d"): a text holding one is scored with U+FFFD in its
+    place (signal spans keep their offsets); an id or customer id holding one is rejected with the
+    reason; the run writes every file as UTF-8 instead of dying at the first such row."""
+    text = "\ud83d Тупой курьер опоздал на три часа, заказ 558812"
+    records = [{"id": "t1", "text": text}, {"id": "bad\udc00", "text": GOOD[1]},
+               {"id": "c1", "customer_id": "x\ud800", "text": GOOD[2]}, {"id": "ok", "text": GOOD[3]}]
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")  # escaped: ASCII
+    out = tmp_path / "scored.jsonl"
+    summary = score_file(src, out, progress=False)
+    assert (summary["read"], summary["scored"], summary["rejected"]) == (4, 2, 2)
+    rows = read_jsonl(out)
+    assert [r["id"] for r in rows] == ["t1", "ok"]
+    insult = next(s for s in rows[0]["signals"] if s["name"] == "insult")
+    mended = text.replace("\ud83d", "\ufffd")
+    assert mended[slice(*insult["span"])] == insult["text"]
+    rejects = read_jsonl(tmp_path / "scored.rejects.jsonl")
+    assert [(r["line"], r["id"]) for r in rejects] == [(2, "bad\ufffd"), (3, "c1")]
+    assert "surrogate" in rejects[0]["reason"] and rejects[1]["reason"].startswith("customer_id")
+
+
 AWKWARD_LINES = [json.dumps({"id": 1, "text": GOOD[0]}, ensure_ascii=False), "",
                  "{not json", "[1, 2]", json.dumps({"id": 2, "text": "Ёлка\u2028не пришла"}, ensure_ascii=False),
                  "   ", json.dumps({"id": 3, "text": GOOD[1]})]

@@ -16,6 +16,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
@@ -102,6 +104,14 @@ class RequestContext:
              ms=round((time.perf_counter() - started) * 1000, 2))
 
 
+class EscapedJSONResponse(JSONResponse):
+    """JSON with every non-ASCII character as a \\u escape: it can quote any Python string, even one UTF-8
+    cannot carry."""
+
+    def render(self, content) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
 def create_app(settings: Settings | None = None, classifier: Classifier | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     _log_to_stderr()
@@ -123,6 +133,12 @@ def create_app(settings: Settings | None = None, classifier: Classifier | None =
     @app.exception_handler(TriageError)
     async def triage_error(request: Request, exc: TriageError):
         return JSONResponse({"detail": str(exc)}, status_code=503)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError):
+        """FastAPI's own 422, written with \\u escapes: it quotes the offending input, and a string UTF-8
+        cannot carry (triage/surrogates.py) would otherwise turn the 422 into a 500."""
+        return EscapedJSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
 
     async def authorized(request: Request) -> None:  # async: no I/O, so no thread hop
         if settings.api_token is None:

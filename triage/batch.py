@@ -37,6 +37,7 @@ from triage.history import Customer, chronic_verdict
 from triage.io import (READ_FORMATS, AtomicWriter, JsonlBlock, PartsWriter, Record, column_values, encode_rows,
                        file_format, jsonl_blocks, read_records)
 from triage.pipeline import Classifier, Item, load_settings
+from triage.surrogates import mend, refuse
 
 CHUNK = 1000  # records per task when this process reads them
 # Bytes per task when workers read a plain JSONL file themselves (~1,600 real complaints): a Dask
@@ -94,13 +95,14 @@ def to_item(record: Record, max_chars: int) -> tuple[Item, dict]:
         raise ValueError("text is missing" if text is None else f"text is not a string ({type(text).__name__})")
     if not text.strip():
         raise ValueError("text is empty")
+    text = mend(text)
     revenue = _number(row.get("revenue_12m"), "revenue_12m")
     count = _number(row.get("complaints_90d"), "complaints_90d")
     created = parse_date(row.get("created_at"))
     cid = row.get("customer_id")
-    cid = None if cid in (None, "") else str(cid)
+    cid = None if cid in (None, "") else refuse(str(cid), "customer_id")
     id_ = row.get("id")
-    id_ = record.line if id_ in (None, "") else id_
+    id_ = record.line if id_ in (None, "") else refuse(id_, "id")
     extra = {"line": record.line, "truncated": len(text) > max_chars, "customer_id": cid,
              "created_at": created.isoformat() if created else None, "revenue_12m": revenue,
              "complaints_90d": int(count) if count is not None else None}
@@ -201,13 +203,19 @@ def score_records(task: Task) -> Scored:
             extras.append(extra)
         except ValueError as exc:
             raw_id = rec.row.get("id") if rec.row else None
-            rejects.append({"line": rec.line, "id": raw_id if isinstance(raw_id, (str, int)) else None,
-                            "reason": str(exc)})
+            rejects.append({"line": rec.line, "id": _reject_id(raw_id), "reason": str(exc)})
     rows = [{**r, **extra} for r, extra in zip(clf.classify_many(items, significant), extras)]
     customers = [{k: row[k] for k in _HISTORY_FIELDS} for row in rows if row["customer_id"] is not None]
     last = records[-1].line if records else 0
     return Scored(encode_rows(ext, rows, RESULT_FIELDS), len(rows), rejects, customers, last, normalize.learned(),
                   worker_name(), tuple(key for key, _ in taught))
+
+
+def _reject_id(raw_id) -> str | int | None:
+    """A rejected record's id as the rejects file can hold it (the line number identifies it anyway)."""
+    if isinstance(raw_id, str):
+        return mend(raw_id)
+    return raw_id if isinstance(raw_id, int) else None
 
 
 @dataclass

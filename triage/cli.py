@@ -13,6 +13,7 @@ from triage.errors import ConfigError, InputError, ModelError, TriageError
 def _classify(args) -> int:
     from triage.history import Customer
     from triage.pipeline import Classifier
+    from triage.surrogates import mend
 
     customer = None
     if args.customer:
@@ -24,7 +25,7 @@ def _classify(args) -> int:
             raise InputError("--customer must be a JSON object such as '{\"id\": \"c1\", \"revenue_12m\": 15000}'")
     if not args.text.strip():
         raise InputError("TEXT is empty")
-    result = Classifier.load().classify(args.text, customer)
+    result = Classifier.load().classify(mend(args.text), customer)  # bytes that are not UTF-8 arrive as surrogates
     print(json.dumps(result, ensure_ascii=False, indent=None if args.compact else 2))
     return 0
 

@@ -33,6 +33,7 @@ from triage.feedback import FeedbackStore, database_url, parse_time
 from triage.pipeline import Classifier
 from triage.review import ReviewBuffer, ReviewRecorder
 from triage.schemas import ResultOut, Strict
+from triage.surrogates import mend
 
 STATIC_DIR = PACKAGE_DIR / "static"
 ASSET_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]*")
@@ -88,7 +89,7 @@ class FeedbackIn(Strict):
     def not_blank(cls, value: str, info) -> str:
         if not value.strip():
             raise ValueError(f"{info.field_name} is empty")
-        return value
+        return mend(value) if info.field_name == "text" else value  # see triage/surrogates.py
 
     @field_validator("id", "text", "model_version", "agent", "comment")
     @classmethod

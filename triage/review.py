@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from triage.config import Config
 from triage.feedback import ReviewItem
+from triage.surrogates import mend
 
 log = logging.getLogger("triage.review")
 WATCHED_PATHS = ("/classify", "/classify/batch")
@@ -51,7 +52,7 @@ def review_items(path: str, request_body: bytes, response_body: bytes, config: C
     """The classifications of one successful /classify or /classify/batch exchange that the queue keeps."""
     request, response = json.loads(request_body), json.loads(response_body)
     pairs = [(request, response)] if path == "/classify" else zip(request["items"], response["results"])
-    return [ReviewItem(text=asked["text"], complaint_id=None if result.get("id") is None else str(result["id"]),
+    return [ReviewItem(text=mend(asked["text"]), complaint_id=None if result.get("id") is None else str(result["id"]),
                        model_version=result["model_version"], root_cause=result["root_cause"], tone=result["tone"],
                        confidence=confidence(result, config.scandalist_threshold))
             for asked, result in pairs if wanted(result, config.review_record)]

@@ -3,9 +3,11 @@ strict (a number sent as a string is an error, not a guess), so a client's mista
 422 that names the field."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, field_validator
+
+from triage.surrogates import mend
 
 
 class Strict(BaseModel):
@@ -28,11 +30,12 @@ class ComplaintIn(Strict):
     def not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("text is empty")
-        return value
+        return mend(value)  # see triage/surrogates.py
 
 
 class BatchItemIn(ComplaintIn):
-    id: StrictStr | StrictInt | None = None
+    # A length limit also makes pydantic refuse a string UTF-8 cannot carry (triage/surrogates.py).
+    id: Annotated[StrictStr, Field(max_length=200)] | StrictInt | None = None
 
 
 class BatchIn(Strict):
