@@ -150,7 +150,7 @@ class Scored:
     process ran it, so that the writing process only writes (with `--jobs` it would otherwise spend a
     fifth of a core unpickling and encoding result dicts)."""
 
-    output: str | list[dict]  # io.encode_rows of the scored rows
+    output: bytes | list[dict]  # io.encode_rows of the scored rows
     scored: int
     rejects: list[dict]
     customers: list[dict]  # the History fields of scored rows with a customer id

@@ -286,14 +286,14 @@ def _json_object(line: str) -> dict | None:
     return row if isinstance(row, dict) else None
 
 
-def json_line(row: dict) -> str:
-    """One JSONL line. orjson writes it ~5x faster than `json` (~3 vs ~15 us per scored row, a tenth of
-    a batch worker's time outside the model); values it refuses (integers beyond 64 bits, say, in a
-    passed-through id) fall back to `json`."""
+def json_line(row: dict) -> bytes:
+    """One JSONL line, UTF-8. orjson writes it ~5x faster than `json` (~3 vs ~15 us per scored row, a
+    tenth of a batch worker's time outside the model); values it refuses (integers beyond 64 bits, say,
+    in a passed-through id) fall back to `json`."""
     try:
-        return orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE).decode()
+        return orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE)
     except TypeError:
-        return json.dumps(row, ensure_ascii=False) + "\n"
+        return (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def flat_row(row: dict) -> dict:
@@ -301,16 +301,26 @@ def flat_row(row: dict) -> dict:
     return {k: json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v for k, v in row.items()}
 
 
-def encode_rows(ext: str, rows: list[dict], fieldnames: list[str] | None = None) -> str | list[dict]:
-    """`rows` ready for a file of format `ext`: JSONL or CSV text, flat rows for Parquet. Pure, so
-    that batch workers encode their own rows and send text, not dicts, back to the writing process."""
+def encode_rows(ext: str, rows: list[dict], fieldnames: list[str] | None = None) -> bytes | list[dict]:
+    """`rows` ready for a file of format `ext`: JSONL or CSV as UTF-8 bytes, flat rows for Parquet. Pure,
+    so that batch workers encode their own rows and send bytes, not dicts, back to the writing process.
+    Bytes, not text: a str of scored rows mixes ASCII and Cyrillic, and decoding orjson's bytes, joining,
+    pickling, unpickling and encoding it again for the file cost ~0.5 s of CPU per 100,000 rows."""
     if ext == ".jsonl":
-        return "".join(map(json_line, rows))
+        return b"".join(map(json_line, rows))
     if ext == ".csv":
-        buffer = io.StringIO()
-        csv.DictWriter(buffer, fieldnames=fieldnames or [], extrasaction="ignore").writerows(map(flat_row, rows))
-        return buffer.getvalue()
+        return csv_bytes(rows, fieldnames or [])
     return list(map(flat_row, rows))
+
+
+def csv_bytes(rows: list[dict], fieldnames: list[str], header: bool = False) -> bytes:
+    """CSV lines (\r\n ends, as the csv module writes them) of flat rows, UTF-8."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=fieldnames, extrasaction="ignore")
+    if header:
+        writer.writeheader()
+    writer.writerows(map(flat_row, rows))
+    return buffer.getvalue().encode("utf-8")
 
 
 class AtomicWriter:
@@ -329,14 +339,14 @@ class AtomicWriter:
             self._parts: list[dict] = []
             self._writer = None
         else:
-            self._f = open(self.tmp, mode, encoding="utf-8", newline="")
+            self._f = open(self.tmp, mode + "b")
             if self.ext == ".csv" and mode == "w":
-                csv.DictWriter(self._f, fieldnames=fieldnames or []).writeheader()
+                self._f.write(csv_bytes([], fieldnames or [], header=True))
 
     def write_many(self, rows: list[dict]) -> None:
         self.write_encoded(encode_rows(self.ext, rows, self.fieldnames), len(rows))
 
-    def write_encoded(self, payload: str | list[dict], count: int) -> None:
+    def write_encoded(self, payload: bytes | list[dict], count: int) -> None:
         """Write what `encode_rows` made of `count` rows for this file's format."""
         if self.ext == ".parquet":
             self._write_parquet(payload)
@@ -400,7 +410,7 @@ class PartsWriter:
     def write_many(self, rows: list[dict]) -> None:
         self.write_encoded(encode_rows(self.ext, rows), len(rows))
 
-    def write_encoded(self, payload: str | list[dict], count: int) -> None:
+    def write_encoded(self, payload: bytes | list[dict], count: int) -> None:
         if self._part is None:
             self._part = AtomicWriter(self.directory / f"part-{self._parts:05d}{self.ext}")
             self._parts += 1
