@@ -26,7 +26,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from triage.errors import TriageError
 from triage.feedback_api import install as install_feedback
 from triage.history import Customer
-from triage.pipeline import Classifier, Item
+from triage.complaint import Item
+from triage.pipeline import Classifier
 from triage.schemas import BatchIn, BatchOut, ComplaintIn, ResultOut
 
 log = logging.getLogger("triage.api")

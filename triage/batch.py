@@ -29,15 +29,18 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from datetime import date, datetime
 from pathlib import Path
-from typing import Iterator, NamedTuple
+from typing import TYPE_CHECKING, Iterator, NamedTuple
 
 from triage import normalize
+from triage.complaint import Item
 from triage.errors import InputError
 from triage.history import Customer, chronic_verdict
 from triage.io import (READ_FORMATS, AtomicWriter, JsonlBlock, PartsWriter, Record, column_values, encode_rows,
                        file_format, jsonl_blocks, read_records)
-from triage.pipeline import Classifier, Item, load_settings
 from triage.surrogates import mend, refuse
+
+if TYPE_CHECKING:
+    from triage.pipeline import Classifier
 
 CHUNK = 1000  # records per task when this process reads them
 # Bytes per task when workers read a plain JSONL file themselves (~1,600 real complaints): a Dask
@@ -133,7 +136,10 @@ def _scoring_process() -> None:
 def cached_classifier(model_dir: str | None) -> Classifier:
     """The model of `model_dir` (None: TRIAGE_MODEL or the default), loaded once per process: a
     process keeps scoring with the model it first loaded from that directory. Loading it makes this
-    a scoring process (`_scoring_process`)."""
+    a scoring process (`_scoring_process`). The model's code is imported here, not with this module:
+    a process that only hands work to workers imports it later, while their server starts."""
+    from triage.pipeline import Classifier
+
     _scoring_process()
     return Classifier.load(model_dir)
 
@@ -388,7 +394,7 @@ def worker_context(*preload: str):
     way workers import what they lack themselves."""
     ctx = mp.get_context(start_method())
     if ctx.get_start_method() == "forkserver":
-        ctx.set_forkserver_preload([*preload, "triage.batch", "spacy"])
+        ctx.set_forkserver_preload([*preload, "triage.batch", "triage.pipeline", "spacy"])
         forkserver.ensure_running()
     return ctx
 
@@ -396,13 +402,15 @@ def worker_context(*preload: str):
 def local_scorer(jobs: int, model_dir: str | None):
     """A context manager yielding a function that maps `score_records` tasks to their results in
     order: in this process, or in `jobs` worker processes that each load the model once, starting as
-    soon as the pool does."""
+    soon as the pool does. The server they fork from starts importing now (`worker_context`)."""
+    context = worker_context() if jobs > 1 else None
+
     @contextmanager
     def scorer():
-        if jobs <= 1:
+        if context is None:
             yield lambda tasks: map(score_records, tasks)
             return
-        with worker_context().Pool(jobs, initializer=warm_worker, initargs=(model_dir,)) as pool:
+        with context.Pool(jobs, initializer=warm_worker, initargs=(model_dir,)) as pool:
             yield lambda tasks: ordered_window(tasks, lambda task: pool.apply_async(score_records, (task,)), 2 * jobs,
                                                jobs)
     return scorer()
@@ -414,9 +422,9 @@ def score_file(input_path: Path, output: Path, jobs: int = 1, resume: bool = Fal
     """Score INPUT into OUTPUT with rejects, summary and (when customer ids exist) customers files.
 
     `scorer` is a context manager yielding the function that runs `score_records` tasks (see
-    `local_scorer`; the Dask engine passes its own and a directory OUTPUT written as parts). It is
-    started before this process loads its own copy of the model, so that worker start-up overlaps
-    with it. `workers_read`: the processes that score can open INPUT at the same path (this machine's
+    `local_scorer`; the Dask engine passes its own and a directory OUTPUT written as parts). Made
+    before this process imports the model's code and reads settings and the revenue column, so that
+    the server its workers fork from (`worker_context`) imports meanwhile. `workers_read`: the processes that score can open INPUT at the same path (this machine's
     pool or a LocalCluster); they then read blocks of a plain JSONL file themselves."""
     started = time.perf_counter()
     input_path, output = Path(input_path), Path(output)
@@ -424,13 +432,15 @@ def score_file(input_path: Path, output: Path, jobs: int = 1, resume: bool = Fal
     first = next(records, None)  # header and format problems surface here, before any output exists
     records = itertools.chain([first] if first else [], records)
     parts = scorer is not None
+    scorer = scorer or local_scorer(jobs, model_dir)
     from tqdm import tqdm
 
-    with (scorer or local_scorer(jobs, model_dir)) as run, \
-            tqdm(total=None, unit=" rows", disable=not progress, mininterval=0.5) as bar:
-        # One process: the model that scores; with workers: only what this process needs from it.
-        clf = cached_classifier(model_dir) if jobs <= 1 and scorer is None else load_settings(model_dir)
-        significant = revenue_threshold(input_path, encoding, delimiter, clf.policy.significant_quantile)
+    from triage.pipeline import load_settings
+
+    # One process: the model that scores; with workers: only what this process needs from it.
+    clf = cached_classifier(model_dir) if jobs <= 1 and not parts else load_settings(model_dir)
+    significant = revenue_threshold(input_path, encoding, delimiter, clf.policy.significant_quantile)
+    with scorer as run, tqdm(total=None, unit=" rows", disable=not progress, mininterval=0.5) as bar:
         progress_path = side_path(output, "progress")
         state = json.loads(progress_path.read_text()) if resume and progress_path.exists() else {}
         if state.get("input") not in (None, str(input_path.resolve())):

@@ -41,10 +41,10 @@ class _Handle(NamedTuple):
         return self.future.result()
 
 
-@contextmanager
 def dask_scorer(scheduler: str | None = None, n_workers: int = 2, window: int | None = None,
                 model_dir: str | None = None):
-    """Yield a function mapping `score_records` tasks to their results in order, on a Dask cluster.
+    """A context manager yielding a function mapping `score_records` tasks to their results in order,
+    on a Dask cluster.
 
     A LocalCluster started here runs without Dask's sampling profiler (~10% of a worker's time on
     this machine) and without the MALLOC_TRIM_THRESHOLD_=65536 its nannies put in a worker's
@@ -55,7 +55,13 @@ def dask_scorer(scheduler: str | None = None, n_workers: int = 2, window: int | 
     An existing cluster keeps its own configuration. Every worker starts loading the model at once,
     while this process reads the input."""
     if not scheduler:
-        worker_context("distributed")  # before Dask's own preload list, which would leave out ours
+        # Now, while the caller prepares; and before Dask's own preload list, which would leave out ours.
+        worker_context("distributed")
+    return _on_cluster(scheduler, n_workers, window, model_dir)
+
+
+@contextmanager
+def _on_cluster(scheduler: str | None, n_workers: int, window: int | None, model_dir: str | None):
     import dask
     from distributed import Client, LocalCluster
 

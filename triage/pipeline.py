@@ -12,19 +12,12 @@ from typing import Sequence
 import numpy as np
 
 from triage.artifacts import check_model, load_model
+from triage.complaint import Item
 from triage.config import Config, load_config
 from triage.features import prepare
 from triage.history import Customer, chronic_verdict, is_significant
 from triage.language import detect_language
 from triage.routing import Facts, Policy, load_policy, memoized_router
-
-
-@dataclass(frozen=True)
-class Item:
-    text: str
-    id: str | None = None
-    customer: Customer | None = None
-    chronic: bool | None = None  # set by batch scoring from the archive's history
 
 
 @dataclass(frozen=True)
