@@ -305,9 +305,15 @@ def encode_rows(ext: str, rows: list[dict], fieldnames: list[str] | None = None)
     """`rows` ready for a file of format `ext`: JSONL or CSV as UTF-8 bytes, flat rows for Parquet. Pure,
     so that batch workers encode their own rows and send bytes, not dicts, back to the writing process.
     Bytes, not text: a str of scored rows mixes ASCII and Cyrillic, and decoding orjson's bytes, joining,
-    pickling, unpickling and encoding it again for the file cost ~0.5 s of CPU per 100,000 rows."""
+    pickling, unpickling and encoding it again for the file took ~0.5 s of CPU per 100,000 rows with
+    workers (measured on the bench archive), ~0.15 s in one process. Lines are appended to one buffer as
+    they come: joining a list of them (every line's bytes alive at once) measured 3.4 us per row in a
+    scoring process, the buffer 1.8-2.2 us, decoding and joining text and encoding it 3.1-3.6 us."""
     if ext == ".jsonl":
-        return b"".join(map(json_line, rows))
+        lines = bytearray()
+        for row in rows:
+            lines += json_line(row)
+        return bytes(lines)
     if ext == ".csv":
         return csv_bytes(rows, fieldnames or [])
     return list(map(flat_row, rows))
