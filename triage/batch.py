@@ -23,6 +23,7 @@ import socket
 import time
 import uuid
 from array import array
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
@@ -296,9 +297,10 @@ def _chunks(records: Iterator[Record], skip_to: int) -> Iterator[list[Record]]:
 
 
 def warm_worker(model_dir: str | None) -> None:
-    """Pool initializer: load the model and touch the tokenizer and dictionary before the first chunk.
-    It must not raise (Pool would restart the worker forever): a broken model fails with its own
-    message when the parent process loads it, and again on the first chunk."""
+    """Worker initializer: load the model and touch the tokenizer and dictionary before the first
+    chunk. It must not raise (a process pool would be broken for good, with an error that does not say
+    why): a broken model fails with its own message when the parent process loads it, and again on
+    the first chunk."""
     normalize.record_learning()
     try:
         cached_classifier(model_dir).warm_up()
@@ -354,8 +356,8 @@ def ordered_window(tasks: Iterator[Task], submit, limit: int, workers: int) -> I
     """Run tasks elsewhere and yield their results in input order, with at most `limit` tasks in
     flight: the window keeps memory bounded however long the input is.
 
-    `submit(task)` starts a task on a process pool or a Dask cluster and returns a handle with
-    `ready()` and `get()` (as multiprocessing's AsyncResult). The pieces of text that workers learn
+    `submit(task)` starts a task on a process pool or a Dask cluster and returns its future
+    (`done()`, `result()`: concurrent.futures and Dask alike). The pieces of text that workers learn
     ride along with later tasks to the other workers (see `Vocabulary`; `workers`: how many there
     are): before a task is handed out, every result already done is taken in, not only the oldest."""
     vocabulary = Vocabulary(workers, most=2 * limit)
@@ -363,13 +365,13 @@ def ordered_window(tasks: Iterator[Task], submit, limit: int, workers: int) -> I
 
     def take_in(slot: list) -> Scored:
         if slot[1] is None:
-            slot[1] = slot[0].get()
+            slot[1] = slot[0].result()
             vocabulary.add(slot[1])
         return slot[1]
 
     for task in tasks:
         for slot in pending:
-            if slot[1] is None and slot[0].ready():
+            if slot[1] is None and slot[0].done():
                 take_in(slot)
         pending.append([submit(task._replace(taught=vocabulary.take())), None])
         if len(pending) >= limit:
@@ -410,8 +412,8 @@ def local_scorer(jobs: int, model_dir: str | None):
         if context is None:
             yield lambda tasks: map(score_records, tasks)
             return
-        with context.Pool(jobs, initializer=warm_worker, initargs=(model_dir,)) as pool:
-            yield lambda tasks: ordered_window(tasks, lambda task: pool.apply_async(score_records, (task,)), 2 * jobs,
+        with ProcessPoolExecutor(jobs, context, initializer=warm_worker, initargs=(model_dir,)) as pool:
+            yield lambda tasks: ordered_window(tasks, lambda task: pool.submit(score_records, task), 2 * jobs,
                                                jobs)
     return scorer()
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NamedTuple
 
 from triage.batch import (ordered_window, score_chunk, score_file, score_records, start_method, to_item, warm_worker,
                           worker_context)
@@ -27,18 +26,6 @@ from triage.io import Record, flat_row
 
 RESULT_COLUMNS = ("root_cause", "root_cause_scores", "secondary_causes", "tone", "tone_score", "signals",
                   "route", "language", "low_confidence", "model_version", "reject_reason")
-
-
-class _Handle(NamedTuple):
-    """A Dask future as `batch.ordered_window` expects a submitted task."""
-
-    future: object
-
-    def ready(self) -> bool:
-        return self.future.done()
-
-    def get(self):
-        return self.future.result()
 
 
 def dask_scorer(scheduler: str | None = None, n_workers: int = 2, window: int | None = None,
@@ -81,7 +68,7 @@ def _on_cluster(scheduler: str | None, n_workers: int, window: int | None, model
         limit = window or 2 * max(1, len(workers))
 
         def run(tasks):
-            return ordered_window(tasks, lambda t: _Handle(client.submit(score_records, t, pure=False)), limit,
+            return ordered_window(tasks, lambda t: client.submit(score_records, t, pure=False), limit,
                                   len(workers))
 
         yield run
