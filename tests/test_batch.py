@@ -121,6 +121,43 @@ def test_killed_run_resumes_to_the_same_output(tmp_path):
     assert json.loads((tmp_path / "cut.summary.json").read_text())["read"] == 30000
 
 
+
+def _grandchildren(pid: int) -> list[int]:
+    """Processes two levels below `pid` (--jobs workers: children of the forkserver), from /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(stat.parent.name))
+    return [g for c in children.get(pid, []) for g in children.get(c, [])]
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the workers through /proc")
+def test_a_killed_worker_stops_the_run_with_a_clear_error_and_resume_finishes_it(tmp_path):
+    """A fault test: kill one --jobs worker mid-run (as the OOM killer would). The run must stop with
+    a one-line error instead of waiting forever for the lost task, and --resume must finish it."""
+    src = numbered_archive(tmp_path / "in.jsonl", 30000)
+    full, cut = tmp_path / "full.jsonl", tmp_path / "cut.jsonl"
+    score_file(src, full, progress=False)
+    cmd = [sys.executable, "-m", "triage.cli", "score", str(src), str(cut), "--quiet", "--jobs", "2"]
+    proc = subprocess.Popen(cmd, env=os.environ.copy(), stderr=subprocess.PIPE, text=True)
+    progress = tmp_path / "cut.progress.json"
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if progress.exists() and json.loads(progress.read_text() or "{}").get("read", 0) >= 3000:
+            break
+        time.sleep(0.05)
+    workers = _grandchildren(proc.pid)
+    assert proc.poll() is None and workers, "the run finished before a worker could be killed"
+    os.kill(workers[0], signal.SIGKILL)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1 and "worker process died" in err and "--resume" in err and "Traceback" not in err
+    assert subprocess.run(cmd + ["--resume"], env=os.environ.copy()).returncode == 0
+    assert read_jsonl(cut) == read_jsonl(full)
+    assert json.loads((tmp_path / "cut.summary.json").read_text())["read"] == 30000
+
 def test_utf8_bom_empty_lines_and_a_huge_field(tmp_path):
     src = tmp_path / "bom.csv"
     huge = "Курьер опять опоздал. " * 60000  # ~1.3 million characters in one quoted field

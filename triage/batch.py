@@ -24,6 +24,7 @@ import time
 import uuid
 from array import array
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ from typing import TYPE_CHECKING, Iterator, NamedTuple
 
 from triage import normalize
 from triage.complaint import Item
-from triage.errors import InputError
+from triage.errors import InputError, WorkerError
 from triage.history import Customer, chronic_verdict
 from triage.io import (READ_FORMATS, AtomicWriter, JsonlBlock, PartsWriter, Record, column_values, encode_rows,
                        file_format, jsonl_blocks, read_records)
@@ -413,8 +414,12 @@ def local_scorer(jobs: int, model_dir: str | None):
             yield lambda tasks: map(score_records, tasks)
             return
         with ProcessPoolExecutor(jobs, context, initializer=warm_worker, initargs=(model_dir,)) as pool:
-            yield lambda tasks: ordered_window(tasks, lambda task: pool.submit(score_records, task), 2 * jobs,
-                                               jobs)
+            try:
+                yield lambda tasks: ordered_window(tasks, lambda task: pool.submit(score_records, task), 2 * jobs,
+                                                   jobs)
+            except BrokenProcessPool:
+                raise WorkerError("a worker process died (killed, or out of memory?); every task done before it "
+                                  "is saved: run the same command with --resume to continue") from None
     return scorer()
 
 

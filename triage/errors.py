@@ -17,5 +17,9 @@ class InputError(TriageError):
     """Input unusable before any work starts (missing file, no `text` column, bad option)."""
 
 
+class WorkerError(TriageError):
+    """A worker process of a batch run died (killed, out of memory): the run stops, resumable."""
+
+
 class StoreError(TriageError):
     """The feedback database cannot be used (unreachable, or written by a newer triage)."""
