@@ -99,27 +99,33 @@ def test_jobs_2_gives_the_same_rows_as_one_process(tmp_path):
     assert read_jsonl(one) == read_jsonl(two)
 
 
-def test_killed_run_resumes_to_the_same_output(tmp_path):
-    """A fault test: kill the scorer mid-run, --resume, and compare with an uninterrupted run."""
+def _interrupt_and_resume(tmp_path: Path, interrupt, *options: str) -> str:
+    """Run `triage score` on a 30,000-row archive, `interrupt(proc)` once 3,000 rows are saved, then
+    --resume: the output must equal an uninterrupted run's. Returns the interrupted run's stderr."""
     src = numbered_archive(tmp_path / "in.jsonl", 30000)
     full, cut = tmp_path / "full.jsonl", tmp_path / "cut.jsonl"
     score_file(src, full, progress=False)
-    cmd = [sys.executable, "-m", "triage.cli", "score", str(src), str(cut), "--quiet"]
-    proc = subprocess.Popen(cmd, env=os.environ.copy())
+    cmd = [sys.executable, "-m", "triage.cli", "score", str(src), str(cut), "--quiet", *options]
+    proc = subprocess.Popen(cmd, env=os.environ.copy(), stderr=subprocess.PIPE, text=True)
     progress = tmp_path / "cut.progress.json"
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
         if progress.exists() and json.loads(progress.read_text() or "{}").get("read", 0) >= 3000:
             break
         time.sleep(0.05)
-    assert proc.poll() is None, "the run finished before it could be killed; make the input bigger"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    assert proc.poll() is None, "the run finished before it could be interrupted; make the input bigger"
+    interrupt(proc)
+    _, err = proc.communicate(timeout=60)
     assert not cut.exists(), "an interrupted run must not leave a complete-looking output"
     assert subprocess.run(cmd + ["--resume"], env=os.environ.copy()).returncode == 0
     assert read_jsonl(cut) == read_jsonl(full)
     assert json.loads((tmp_path / "cut.summary.json").read_text())["read"] == 30000
+    return err
 
+
+def test_killed_run_resumes_to_the_same_output(tmp_path):
+    """A fault test: kill the scorer mid-run, --resume, and compare with an uninterrupted run."""
+    _interrupt_and_resume(tmp_path, lambda proc: proc.send_signal(signal.SIGKILL))
 
 
 def _grandchildren(pid: int) -> list[int]:
@@ -138,25 +144,14 @@ def _grandchildren(pid: int) -> list[int]:
 def test_a_killed_worker_stops_the_run_with_a_clear_error_and_resume_finishes_it(tmp_path):
     """A fault test: kill one --jobs worker mid-run (as the OOM killer would). The run must stop with
     a one-line error instead of waiting forever for the lost task, and --resume must finish it."""
-    src = numbered_archive(tmp_path / "in.jsonl", 30000)
-    full, cut = tmp_path / "full.jsonl", tmp_path / "cut.jsonl"
-    score_file(src, full, progress=False)
-    cmd = [sys.executable, "-m", "triage.cli", "score", str(src), str(cut), "--quiet", "--jobs", "2"]
-    proc = subprocess.Popen(cmd, env=os.environ.copy(), stderr=subprocess.PIPE, text=True)
-    progress = tmp_path / "cut.progress.json"
-    deadline = time.time() + 120
-    while time.time() < deadline and proc.poll() is None:
-        if progress.exists() and json.loads(progress.read_text() or "{}").get("read", 0) >= 3000:
-            break
-        time.sleep(0.05)
-    workers = _grandchildren(proc.pid)
-    assert proc.poll() is None and workers, "the run finished before a worker could be killed"
-    os.kill(workers[0], signal.SIGKILL)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 1 and "worker process died" in err and "--resume" in err and "Traceback" not in err
-    assert subprocess.run(cmd + ["--resume"], env=os.environ.copy()).returncode == 0
-    assert read_jsonl(cut) == read_jsonl(full)
-    assert json.loads((tmp_path / "cut.summary.json").read_text())["read"] == 30000
+    def kill_a_worker(proc):
+        workers = _grandchildren(proc.pid)
+        assert workers, "no worker processes found"
+        os.kill(workers[0], signal.SIGKILL)
+        assert proc.wait(timeout=60) == 1
+
+    err = _interrupt_and_resume(tmp_path, kill_a_worker, "--jobs", "2")
+    assert "worker process died" in err and "--resume" in err and "Traceback" not in err
 
 def test_utf8_bom_empty_lines_and_a_huge_field(tmp_path):
     src = tmp_path / "bom.csv"
