@@ -153,6 +153,7 @@ def test_a_killed_worker_stops_the_run_with_a_clear_error_and_resume_finishes_it
     err = _interrupt_and_resume(tmp_path, kill_a_worker, "--jobs", "2")
     assert "worker process died" in err and "--resume" in err and "Traceback" not in err
 
+
 def test_utf8_bom_empty_lines_and_a_huge_field(tmp_path):
     src = tmp_path / "bom.csv"
     huge = "Курьер опять опоздал. " * 60000  # ~1.3 million characters in one quoted field
@@ -214,7 +215,6 @@ def test_ids_pass_through_whatever_json_allows(tmp_path):
     out = tmp_path / "scored.jsonl"
     assert score_file(src, out, progress=False)["scored"] == 3
     assert [r["id"] for r in read_jsonl(out)] == ids
-
 
 
 def test_unpaired_surrogate_escapes_mend_texts_and_reject_ids(tmp_path):

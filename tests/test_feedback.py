@@ -113,7 +113,6 @@ def test_feedback_round_trip(db_url, model_dir, classifier, monkeypatch):
         assert client.post("/feedback", json=correction(result, COMPLAINT + "\x00")).status_code == 422
 
 
-
 def test_unpaired_surrogate_escapes_reach_the_store_mended(db_url, model_dir, classifier, monkeypatch):
     """Half of an emoji escaped in JSON: the review queue and the feedback store keep the text mended
     (U+FFFD), as it was classified, instead of failing in the database (PostgreSQL refuses it)."""
@@ -126,6 +125,7 @@ def test_unpaired_surrogate_escapes_reach_the_store_mended(db_url, model_dir, cl
         assert [q["preview"] for q in client.get("/review/queue").json()["items"]] == [mended[:140]]
         assert post("/feedback", correction(result, text)).status_code == 201
         assert client.get("/feedback").json()["feedback"][0]["text"] == mended
+
 
 def test_sqlite_runs_in_wal_mode(sqlite_url):
     with FeedbackStore.open(sqlite_url) as store, store.engine.connect() as conn:

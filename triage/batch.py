@@ -404,8 +404,8 @@ def worker_context(*preload: str):
 
 def local_scorer(jobs: int, model_dir: str | None):
     """A context manager yielding a function that maps `score_records` tasks to their results in
-    order: in this process, or in `jobs` worker processes that each load the model once, starting as
-    soon as the pool does. The server they fork from starts importing now (`worker_context`)."""
+    order: in this process, or in `jobs` worker processes that each load the model once, started
+    with the first tasks. The server they fork from starts importing now (`worker_context`)."""
     context = worker_context() if jobs > 1 else None
 
     @contextmanager
@@ -431,8 +431,9 @@ def score_file(input_path: Path, output: Path, jobs: int = 1, resume: bool = Fal
     `scorer` is a context manager yielding the function that runs `score_records` tasks (see
     `local_scorer`; the Dask engine passes its own and a directory OUTPUT written as parts). Made
     before this process imports the model's code and reads settings and the revenue column, so that
-    the server its workers fork from (`worker_context`) imports meanwhile. `workers_read`: the processes that score can open INPUT at the same path (this machine's
-    pool or a LocalCluster); they then read blocks of a plain JSONL file themselves."""
+    the server its workers fork from (`worker_context`) imports meanwhile. `workers_read`: the
+    processes that score can open INPUT at the same path (this machine's pool or a LocalCluster);
+    they then read blocks of a plain JSONL file themselves."""
     started = time.perf_counter()
     input_path, output = Path(input_path), Path(output)
     records = read_records(input_path, encoding, delimiter)

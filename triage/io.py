@@ -315,11 +315,11 @@ def encode_rows(ext: str, rows: list[dict], fieldnames: list[str] | None = None)
             lines += json_line(row)
         return bytes(lines)
     if ext == ".csv":
-        return csv_bytes(rows, fieldnames or [])
+        return _csv_bytes(rows, fieldnames or [])
     return list(map(flat_row, rows))
 
 
-def csv_bytes(rows: list[dict], fieldnames: list[str], header: bool = False) -> bytes:
+def _csv_bytes(rows: list[dict], fieldnames: list[str], header: bool = False) -> bytes:
     """CSV lines (\r\n ends, as the csv module writes them) of flat rows, UTF-8."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=fieldnames, extrasaction="ignore")
@@ -347,7 +347,7 @@ class AtomicWriter:
         else:
             self._f = open(self.tmp, mode + "b")
             if self.ext == ".csv" and mode == "w":
-                self._f.write(csv_bytes([], fieldnames or [], header=True))
+                self._f.write(_csv_bytes([], fieldnames or [], header=True))
 
     def write_many(self, rows: list[dict]) -> None:
         self.write_encoded(encode_rows(self.ext, rows, self.fieldnames), len(rows))
